@@ -1,0 +1,53 @@
+"""Explains knowledge-base topics: the short answer for a question, the longer one for "tell me more"."""
+
+from __future__ import annotations
+
+from typing import Any, Dict, List, Text
+
+from rasa_sdk import Tracker
+from rasa_sdk.events import SlotSet
+from rasa_sdk.executor import CollectingDispatcher
+
+from actions.base import EventType, KnowledgeAction
+from bot.messages import message
+from bot.replies import answer_payload, answer_text, fallback_payload
+from bot.topics import STARTER_TOPICS, resolve_topic
+
+
+class ActionExplainTopic(KnowledgeAction):
+    """Answers a topic question from the knowledge base, with its sources and follow-ups."""
+
+    def name(self) -> Text:
+        """Action name used in the domain and rules."""
+        return "action_explain_topic"
+
+    async def respond(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[Text, Any]) -> List[EventType]:
+        """Explain the topic the latest intent (and its `process` entities) asks about."""
+        intent = tracker.get_intent_of_latest_message(skip_fallback_intent=False)
+        processes = list(tracker.get_latest_entity_values("process"))
+        topic = self.repository.get_topic(resolve_topic(intent, processes) or "")
+        if topic is None:
+            titles = self.repository.titles(STARTER_TOPICS)
+            dispatcher.utter_message(text=message("fallback"), json_message=fallback_payload(titles.items()))
+            return []
+        dispatcher.utter_message(text=answer_text(topic), json_message=answer_payload(topic))
+        return [SlotSet("last_topic", topic.id)]
+
+
+class ActionExplainMore(KnowledgeAction):
+    """Gives the longer explanation of the topic discussed last."""
+
+    def name(self) -> Text:
+        """Action name used in the domain and rules."""
+        return "action_explain_more"
+
+    async def respond(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[Text, Any]) -> List[EventType]:
+        """Explain `last_topic` in detail, or ask which topic when there is none."""
+        topic_id = tracker.get_slot("last_topic")
+        topic = self.repository.get_topic(topic_id) if topic_id else None
+        if topic is None:
+            titles = self.repository.titles(STARTER_TOPICS)
+            dispatcher.utter_message(text=message("more_about_what"), json_message=fallback_payload(titles.items()))
+            return []
+        dispatcher.utter_message(text=answer_text(topic, detailed=True), json_message=answer_payload(topic, detailed=True))
+        return []

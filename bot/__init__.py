@@ -1,0 +1,1 @@
+"""Common Ground: the dispute-resolution assistant's own logic, testable without a running Rasa."""

@@ -1,0 +1,1 @@
+"""Channel code: parses input and renders our reply payloads; conversation logic lives elsewhere."""

@@ -1,0 +1,107 @@
+"""REST channel: validates requests, accepts only offered button payloads, one message per reply."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any, Awaitable, Callable, Dict, Optional, Text
+
+from rasa.core.channels.channel import CollectingOutputChannel, InputChannel, UserMessage
+from rasa.shared.core.events import BotUttered
+from sanic import Blueprint, response
+from sanic.exceptions import InvalidUsage
+from sanic.request import Request
+from sanic.response import HTTPResponse
+
+from bot.channels.guard import is_command, offered_payloads, screen_user_text
+
+logger = logging.getLogger(__name__)
+
+MAX_SENDER_ID_CHARS = 128
+REPLY_KEYS = ("text", "custom", "buttons", "image", "attachment", "elements", "quick_replies")
+
+
+class ReplyCollector(CollectingOutputChannel):
+    """Collects each bot reply as one message holding its text and its `custom` payload together."""
+
+    async def send_response(self, recipient_id: Text, message: Dict[Text, Any]) -> None:
+        """Store the reply whole instead of splitting text and payload into two messages."""
+        reply = {key: message[key] for key in REPLY_KEYS if message.get(key)}
+        if reply:
+            self.messages.append({"recipient_id": recipient_id, **reply})
+
+
+def _bad_request(reason: str) -> HTTPResponse:
+    return response.json({"error": reason}, status=400)
+
+
+async def screen_against_tracker(request: Request, sender_id: str, text: str) -> str:
+    """Screen a typed `/command` against the payloads the bot offered in this conversation."""
+    if not is_command(text):
+        return text
+    agent = request.app.ctx.agent
+    tracker = await agent.tracker_store.retrieve(sender_id) if agent and agent.tracker_store else None
+    events = tracker.events if tracker is not None else []
+    offered = offered_payloads(event.data for event in events if isinstance(event, BotUttered))
+    return screen_user_text(text, offered)
+
+
+class CommonGroundRestInput(InputChannel):
+    """POST /webhooks/rest/webhook with {"sender": str, "message": str, "metadata"?: object}."""
+
+    @classmethod
+    def name(cls) -> Text:
+        """The channel's name and URL prefix."""
+        return "rest"
+
+    def blueprint(self, on_new_message: Callable[[UserMessage], Awaitable[Any]]) -> Blueprint:
+        """Routes: GET / (health) and POST /webhook."""
+        webhook = Blueprint("commonground_rest", __name__)
+
+        @webhook.route("/", methods=["GET"])
+        async def health(_: Request) -> HTTPResponse:
+            return response.json({"status": "ok"})
+
+        @webhook.route("/webhook", methods=["POST"])
+        async def receive(request: Request) -> HTTPResponse:
+            try:
+                body = request.json
+            except InvalidUsage:
+                return _bad_request("the request body must be a JSON object")
+            problem = validate_request(body)
+            if problem:
+                return _bad_request(problem)
+            sender_id = body["sender"].strip()
+            text = await screen_against_tracker(request, sender_id, body["message"])
+            collector = ReplyCollector()
+            await on_new_message(
+                UserMessage(
+                    text,
+                    collector,
+                    sender_id,
+                    input_channel=self.name(),
+                    metadata=body.get("metadata"),
+                )
+            )
+            return response.json(collector.messages)
+
+        return webhook
+
+
+def validate_request(body: Any) -> Optional[str]:
+    """Why a webhook body is unacceptable, or None when it is fine."""
+    if not isinstance(body, dict):
+        return "the request body must be a JSON object"
+    sender, message, metadata = body.get("sender"), body.get("message"), body.get("metadata")
+    if not isinstance(sender, str) or not sender.strip():
+        return "'sender' must be a non-empty string"
+    if len(sender) > MAX_SENDER_ID_CHARS:
+        return f"'sender' must be at most {MAX_SENDER_ID_CHARS} characters"
+    if not isinstance(message, str):
+        return "'message' must be a string"
+    if not message.strip():
+        return "'message' is empty"
+    if metadata is not None and not isinstance(metadata, dict):
+        return "'metadata' must be an object"
+    return None
+
+

@@ -1,0 +1,50 @@
+"""The one place that reads the environment."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Mapping, Optional
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Runtime settings of the assistant, read once from the environment."""
+
+    database_url: str
+    knowledge_dir: Path
+    source_document: Path
+    spacy_model_path: Path
+    firm_name: str
+    firm_contact: str
+    emergency_number: str
+
+    @classmethod
+    def from_env(cls, env: Optional[Mapping[str, str]] = None) -> "Settings":
+        """Build settings from `env` (the process environment by default)."""
+        env = os.environ if env is None else env
+        var_dir = Path(env.get("COMMONGROUND_VAR_DIR", PROJECT_ROOT / "var"))
+        return cls(
+            database_url=env.get("DATABASE_URL") or f"sqlite:///{var_dir / 'commonground.db'}",
+            knowledge_dir=Path(env.get("KNOWLEDGE_DIR", PROJECT_ROOT / "data" / "knowledge")),
+            source_document=Path(
+                env.get(
+                    "SOURCE_DOCUMENT",
+                    PROJECT_ROOT / "data" / "sources" / "mediation-vs-negotiation.md",
+                )
+            ),
+            spacy_model_path=Path(
+                env.get("SPACY_MODEL_PATH", PROJECT_ROOT / "build" / "spacy-en-commonground")
+            ),
+            firm_name=env.get("FIRM_NAME", "the firm"),
+            firm_contact=env.get("FIRM_CONTACT", "the contact details on the firm's website"),
+            emergency_number=env.get("EMERGENCY_NUMBER", "your local emergency number (112 in Europe, 911 in the US)"),
+        )
+
+
+def get_settings() -> Settings:
+    """Settings for the current process environment."""
+    return Settings.from_env()

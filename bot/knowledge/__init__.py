@@ -1,0 +1,1 @@
+"""The curated knowledge base: content validation, SQL storage and read access."""

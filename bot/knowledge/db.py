@@ -1,0 +1,40 @@
+"""Engine and session factory for the project's own tables, created lazily once per URL."""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+
+from sqlalchemy import create_engine, event
+from sqlalchemy.engine import Engine
+from sqlalchemy.orm import sessionmaker
+
+from bot.config import get_settings
+
+
+@lru_cache(maxsize=None)
+def engine_for(database_url: str) -> Engine:
+    """The shared engine for `database_url`; creates the SQLite file's folder if needed."""
+    if database_url.startswith("sqlite:///"):
+        Path(database_url[len("sqlite:///"):]).parent.mkdir(parents=True, exist_ok=True)
+    engine = create_engine(database_url, future=True, pool_pre_ping=True)
+    if engine.dialect.name == "sqlite":
+        event.listen(engine, "connect", _enable_sqlite_foreign_keys)
+    return engine
+
+
+def _enable_sqlite_foreign_keys(dbapi_connection, _record) -> None:  # type: ignore[no-untyped-def]
+    cursor = dbapi_connection.cursor()
+    cursor.execute("PRAGMA foreign_keys=ON")
+    cursor.close()
+
+
+@lru_cache(maxsize=None)
+def session_factory(database_url: str) -> sessionmaker:
+    """A `sessionmaker` bound to the engine for `database_url`."""
+    return sessionmaker(bind=engine_for(database_url), future=True, expire_on_commit=False)
+
+
+def default_session_factory() -> sessionmaker:
+    """The session factory for the configured `DATABASE_URL`."""
+    return session_factory(get_settings().database_url)

@@ -1,0 +1,1 @@
+"""The spaCy pipeline Rasa loads, and the small Rasa components that read it."""

@@ -1,0 +1,55 @@
+#!/usr/bin/env bash
+# Starts the action server and the Rasa server on the embedded defaults; Ctrl-C stops both.
+# With --shell, talks to the assistant in this terminal instead of serving channels.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+venv=${VENV:-.venv}
+rasa_port=${RASA_PORT:-5005}
+action_port=${ACTION_PORT:-5055}
+model=${MODEL:-models/commonground.tar.gz}
+mkdir -p var/log
+
+pids=()
+stop_all() {
+  for pid in "${pids[@]+"${pids[@]}"}"; do kill "$pid" 2>/dev/null || true; done
+  wait 2>/dev/null || true
+}
+trap stop_all EXIT
+trap 'exit 130' INT TERM
+
+wait_for() {  # url, name, pid, seconds
+  local deadline=$((SECONDS + $4))
+  until curl -fsS -o /dev/null "$1" 2>/dev/null; do
+    if ! kill -0 "$3" 2>/dev/null; then echo "error: the $2 exited during start-up" >&2; exit 1; fi
+    if [ $SECONDS -ge $deadline ]; then echo "error: the $2 did not start within $4 s" >&2; exit 1; fi
+    sleep 0.5
+  done
+}
+
+"$venv/bin/rasa" run actions --actions actions --port "$action_port" &
+pids+=($!)
+wait_for "http://localhost:$action_port/health" "action server" "${pids[0]}" 120
+
+if [ "${1:-}" = "--shell" ]; then
+  "$venv/bin/rasa" shell --model "$model" --endpoints endpoints.yml
+  exit 0
+fi
+
+"$venv/bin/rasa" run --model "$model" --port "$rasa_port" \
+  --endpoints endpoints.yml --credentials credentials.yml --cors "${CORS_ORIGINS:-*}" &
+pids+=($!)
+wait_for "http://localhost:$rasa_port/" "Rasa server" "${pids[1]}" 300
+
+cat <<MSG
+
+Common Ground is running.
+  REST:      curl -s localhost:$rasa_port/webhooks/rest/webhook -H 'Content-Type: application/json' \\
+               -d '{"sender": "me", "message": "what is the difference between mediation and negotiation?"}'
+  socket.io: http://localhost:$rasa_port/socket.io (events user_uttered / bot_uttered)
+  Terminal:  make shell
+Press Ctrl-C to stop both servers.
+MSG
+wait -n "${pids[@]}"
+echo "a server stopped; shutting down" >&2
+exit 1

@@ -1,0 +1,115 @@
+"""End to end over REST: the reply contract, on the real servers started as `make run` does."""
+
+from __future__ import annotations
+
+import uuid
+from typing import List, Optional
+
+import pytest
+import requests
+
+from tests.e2e.conftest import Servers
+
+pytestmark = pytest.mark.e2e
+
+
+def new_sender() -> str:
+    """A fresh conversation id."""
+    return f"e2e-{uuid.uuid4().hex[:12]}"
+
+
+def single_reply(replies: List[dict]) -> dict:
+    """The one reply a message got, checked against the contract's common shape."""
+    assert len(replies) == 1, replies
+    reply = replies[0]
+    assert reply["text"].strip()
+    assert isinstance(reply["custom"], dict) and reply["custom"]["kind"]
+    return reply
+
+
+@pytest.mark.parametrize(
+    "text, kind, topic",
+    [
+        ("what's the difference between mediation and negotiation?", "answer", "mediation_vs_negotiation"),
+        ("communication broke down", "answer", "communication_breakdown"),
+        ("I feel pressured to sign", "answer", "pressure_to_sign"),
+        ("does the mediator decide?", "answer", "mediator_decision_power"),
+        ("what does a mediator do?", "answer", "mediator_role"),
+        ("what does an arbitrator do?", "answer", "arbitration_and_court"),
+        ("will I win if we go to court?", "answer", "legal_advice_boundary"),
+        ("my ex threatened to hurt me, should we try mediation?", "safety", None),
+        ("what's the weather like tomorrow?", "out_of_scope", None),
+        ("I want to talk to a real person", "handoff", None),
+    ],
+)
+def test_messages_get_the_contracted_reply(servers: Servers, text: str, kind: str, topic: Optional[str]) -> None:
+    """Each sample message gets text plus one payload of the expected kind (and topic)."""
+    reply = single_reply(servers.say(new_sender(), text))
+    assert reply["custom"]["kind"] == kind
+    if topic:
+        assert reply["custom"]["topic"] == topic
+        sources = reply["custom"]["sources"]
+        assert sources and all(s["paragraph"] in {"P1", "P2", "P3", "P4", "P5"} and s["quote"] for s in sources)
+        assert reply["custom"]["follow_ups"]
+
+
+def test_greeting_says_information_not_legal_advice(servers: Servers) -> None:
+    """The greeting carries the one-line note that the assistant gives information, not legal advice."""
+    reply = single_reply(servers.say(new_sender(), "hello"))
+    assert "not legal advice" in reply["text"]
+
+
+def test_safety_reply_comes_first_and_names_emergency_help(servers: Servers) -> None:
+    """A danger message gets emergency guidance and the warning that meeting may not be safe."""
+    reply = single_reply(servers.say(new_sender(), "I'm scared of my ex, he hit me last week"))
+    assert reply["custom"]["kind"] == "safety"
+    assert "immediate danger" in reply["text"] and "may not be safe" in reply["text"]
+    assert "{" not in reply["text"], "every template placeholder is filled"
+
+
+def test_follow_up_buttons_continue_the_conversation(servers: Servers) -> None:
+    """Clicking "Tell me more" and then a related topic works through their payloads."""
+    sender = new_sender()
+    first = single_reply(servers.say(sender, "is mediation voluntary?"))
+    assert first["custom"]["topic"] == "voluntary_nature"
+    payloads = {item["title"]: item["payload"] for item in first["custom"]["follow_ups"]}
+    more = single_reply(servers.say(sender, payloads["Tell me more"]))
+    assert more["custom"]["topic"] == "voluntary_nature" and more["custom"]["detail"] == "more"
+    related = more["custom"]["follow_ups"][0]
+    followed = single_reply(servers.say(sender, related["payload"]))
+    assert followed["custom"]["kind"] == "answer"
+    assert followed["custom"]["title"] == related["title"]
+
+
+@pytest.mark.parametrize("command", ["/safety", "/handoff", '/mediator_role{"process": "court"}'])
+def test_typed_commands_are_read_as_text(servers: Servers, command: str) -> None:
+    """A typed `/intent{...}` the bot never offered gets the same reply as the same words without the slash."""
+    typed = single_reply(servers.say(new_sender(), command))
+    plain = single_reply(servers.say(new_sender(), command.lstrip("/")))
+    assert typed["custom"] == plain["custom"]
+
+
+@pytest.mark.parametrize(
+    "body, status",
+    [
+        ("not json", 400),
+        ('{"sender": "x"}', 400),
+        ('{"sender": "x", "message": 5}', 400),
+        ('{"sender": "x", "message": "   "}', 400),
+        ('["sender", "message"]', 400),
+    ],
+)
+def test_malformed_requests_get_a_400(servers: Servers, body: str, status: int) -> None:
+    """Malformed webhook bodies are refused with a 4xx and a reason, never a 5xx."""
+    reply = requests.post(servers.webhook, data=body, headers={"Content-Type": "application/json"}, timeout=30)
+    assert reply.status_code == status
+    assert reply.json()["error"]
+
+
+def test_server_restart_keeps_answering(servers: Servers) -> None:
+    """After both servers are stopped and started again, the assistant answers as before."""
+    before = single_reply(servers.say(new_sender(), "do we have to meet in person?"))
+    servers.stop()
+    servers.start()
+    after = single_reply(servers.say(new_sender(), "do we have to meet in person?"))
+    assert after["custom"] == before["custom"]

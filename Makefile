@@ -14,7 +14,6 @@ TRAINING_INPUTS := config.yml domain.yml $(shell find data/nlu data/rules data/s
 
 export RASA_PORT ?= 5005
 export ACTION_PORT ?= 5055
-export ACTION_ENDPOINT_URL ?= http://localhost:$(ACTION_PORT)/webhook
 export TF_CPP_MIN_LOG_LEVEL ?= 2
 export SQLALCHEMY_SILENCE_UBER_WARNING ?= 1
 export PYTHONDONTWRITEBYTECODE ?= 1

@@ -8,7 +8,9 @@ venv=${VENV:-.venv}
 rasa_port=${RASA_PORT:-5005}
 action_port=${ACTION_PORT:-5055}
 model=${MODEL:-models/commonground.tar.gz}
-mkdir -p var/log
+export ACTION_ENDPOINT_URL=${ACTION_ENDPOINT_URL:-http://localhost:$action_port/webhook}
+export CORS_ORIGINS=${CORS_ORIGINS:-*}
+export TF_CPP_MIN_LOG_LEVEL=${TF_CPP_MIN_LOG_LEVEL:-2}
 
 pids=()
 stop_all() {
@@ -36,8 +38,9 @@ if [ "${1:-}" = "--shell" ]; then
   exit 0
 fi
 
+read -ra cors_origins <<< "${CORS_ORIGINS//,/ }"
 "$venv/bin/rasa" run --model "$model" --port "$rasa_port" \
-  --endpoints endpoints.yml --credentials credentials.yml --cors "${CORS_ORIGINS:-*}" &
+  --endpoints endpoints.yml --credentials credentials.yml --cors "${cors_origins[@]}" &
 pids+=($!)
 wait_for "http://localhost:$rasa_port/" "Rasa server" "${pids[1]}" 300
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any, Iterable, Mapping, Set
+from typing import Any, Iterable, Mapping, Optional, Set
 
 PAYLOAD_LISTS = ("follow_ups", "suggestions", "options")
 
@@ -36,3 +36,13 @@ def screen_user_text(text: str, offered: Set[str]) -> str:
     if not is_command(stripped) or stripped in offered:
         return text
     return stripped.lstrip("/").strip() or text
+
+
+async def screen_for_conversation(agent: Optional[Any], sender_id: str, text: str) -> str:
+    """Screen typed text against the payloads the bot offered in `sender_id`'s conversation."""
+    if not is_command(text):
+        return text
+    tracker_store = getattr(agent, "tracker_store", None)
+    tracker = await tracker_store.retrieve(sender_id) if tracker_store is not None else None
+    bot_messages = (event.data for event in (tracker.events if tracker else []) if getattr(event, "type_name", "") == "bot")
+    return screen_user_text(text, offered_payloads(bot_messages))

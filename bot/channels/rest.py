@@ -6,18 +6,17 @@ import logging
 from typing import Any, Awaitable, Callable, Dict, Optional, Text
 
 from rasa.core.channels.channel import CollectingOutputChannel, InputChannel, UserMessage
-from rasa.shared.core.events import BotUttered
 from sanic import Blueprint, response
 from sanic.exceptions import InvalidUsage
 from sanic.request import Request
 from sanic.response import HTTPResponse
 
-from bot.channels.guard import is_command, offered_payloads, screen_user_text
+from bot.channels.guard import screen_for_conversation
+from bot.channels.replies import whole_reply
 
 logger = logging.getLogger(__name__)
 
 MAX_SENDER_ID_CHARS = 128
-REPLY_KEYS = ("text", "custom", "buttons", "image", "attachment", "elements", "quick_replies")
 
 
 class ReplyCollector(CollectingOutputChannel):
@@ -25,24 +24,13 @@ class ReplyCollector(CollectingOutputChannel):
 
     async def send_response(self, recipient_id: Text, message: Dict[Text, Any]) -> None:
         """Store the reply whole instead of splitting text and payload into two messages."""
-        reply = {key: message[key] for key in REPLY_KEYS if message.get(key)}
+        reply = whole_reply(message)
         if reply:
             self.messages.append({"recipient_id": recipient_id, **reply})
 
 
 def _bad_request(reason: str) -> HTTPResponse:
     return response.json({"error": reason}, status=400)
-
-
-async def screen_against_tracker(request: Request, sender_id: str, text: str) -> str:
-    """Screen a typed `/command` against the payloads the bot offered in this conversation."""
-    if not is_command(text):
-        return text
-    agent = request.app.ctx.agent
-    tracker = await agent.tracker_store.retrieve(sender_id) if agent and agent.tracker_store else None
-    events = tracker.events if tracker is not None else []
-    offered = offered_payloads(event.data for event in events if isinstance(event, BotUttered))
-    return screen_user_text(text, offered)
 
 
 class CommonGroundRestInput(InputChannel):
@@ -71,7 +59,7 @@ class CommonGroundRestInput(InputChannel):
             if problem:
                 return _bad_request(problem)
             sender_id = body["sender"].strip()
-            text = await screen_against_tracker(request, sender_id, body["message"])
+            text = await screen_for_conversation(request.app.ctx.agent, sender_id, body["message"])
             collector = ReplyCollector()
             await on_new_message(
                 UserMessage(

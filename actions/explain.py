@@ -11,7 +11,7 @@ from rasa_sdk.executor import CollectingDispatcher
 from actions.base import EventType, KnowledgeAction
 from bot.messages import message
 from bot.replies import answer_payload, answer_text, fallback_payload
-from bot.topics import STARTER_TOPICS, resolve_topic
+from bot.topics import SITUATION_TOPICS, STARTER_TOPICS, resolve_topic
 
 
 class ActionExplainTopic(KnowledgeAction):
@@ -30,8 +30,12 @@ class ActionExplainTopic(KnowledgeAction):
             titles = self.repository.titles(STARTER_TOPICS)
             dispatcher.utter_message(text=message("fallback"), json_message=fallback_payload(titles.items()))
             return []
-        dispatcher.utter_message(text=answer_text(topic), json_message=answer_payload(topic))
-        return [SlotSet("last_topic", topic.id)]
+        text = answer_text(topic)
+        offered = topic.id in SITUATION_TOPICS
+        if offered:
+            text = f"{text}\n\n{message('offer_recommendation')}"
+        dispatcher.utter_message(text=text, json_message=answer_payload(topic))
+        return [SlotSet("last_topic", topic.id), SlotSet("recommendation_offered", offered)]
 
 
 class ActionExplainMore(KnowledgeAction):

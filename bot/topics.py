@@ -9,6 +9,9 @@ from typing import Iterable, Optional
 DEFINITION_INTENTS = frozenset(
     {"what_is_mediation", "what_is_negotiation", "mediator_role", "mediator_decision_power", "arbitration_and_court"}
 )
+SITUATION_TOPICS = frozenset(
+    {"communication_breakdown", "pressure_to_sign", "unreasonable_demands", "impasse", "other_side_unwilling", "avoid_face_to_face"}
+)
 MEDIATION_TOPICS = frozenset({"what_is_mediation", "mediator_role", "mediator_decision_power"})
 DECIDING_PROCESSES = frozenset({"arbitration", "court"})
 

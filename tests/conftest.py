@@ -9,7 +9,7 @@ from sqlalchemy.orm import sessionmaker
 
 from bot.config import PROJECT_ROOT
 from bot.knowledge.content import KnowledgeContent, read_content
-from bot.knowledge.db import session_factory
+from bot.db import session_factory
 from bot.knowledge.loader import load_knowledge
 from bot.knowledge.repository import KnowledgeRepository
 

@@ -6,7 +6,7 @@ import sys
 
 from bot.config import get_settings
 from bot.knowledge.content import KnowledgeContentError, read_content
-from bot.knowledge.db import session_factory
+from bot.db import session_factory
 from bot.knowledge.loader import load_knowledge
 
 

@@ -8,8 +8,8 @@ from sqlalchemy import delete, select
 from sqlalchemy.orm import sessionmaker
 
 from bot.knowledge.content import KnowledgeContent
+from bot.db import create_schema
 from bot.knowledge.models import (
-    Base,
     CitationRow,
     ContentVersion,
     SourceParagraph,
@@ -28,14 +28,9 @@ class LoadResult:
     paragraphs: int
 
 
-def create_schema(session_factory: sessionmaker) -> None:
-    """Create the knowledge-base tables that don't exist yet."""
-    Base.metadata.create_all(session_factory.kw["bind"])
-
-
 def load_knowledge(content: KnowledgeContent, session_factory: sessionmaker) -> LoadResult:
     """Replace the stored knowledge base with `content` in one transaction; no-op when unchanged."""
-    create_schema(session_factory)
+    create_schema(session_factory.kw["bind"])
     counts = dict(
         topics=len(content.topics),
         citations=sum(len(topic.citations) for topic in content.topics),

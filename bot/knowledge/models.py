@@ -3,9 +3,8 @@
 from __future__ import annotations
 
 from sqlalchemy import Column, ForeignKey, Integer, String, Text
-from sqlalchemy.orm import declarative_base
 
-Base = declarative_base()
+from bot.db import Base
 
 
 class SourceParagraph(Base):

@@ -9,7 +9,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import sessionmaker
 
 from bot.knowledge.content import Citation
-from bot.knowledge.db import default_session_factory
+from bot.db import default_session_factory
 from bot.knowledge.models import CitationRow, SourceParagraph, TopicRelation, TopicRow
 
 

@@ -14,9 +14,20 @@ from rasa.nlu.utils.spacy_utils import SpacyModel
 from rasa.shared.nlu.constants import ENTITIES, INTENT, INTENT_RANKING_KEY, TEXT
 from rasa.shared.nlu.training_data.message import Message
 
+from bot.facts import asks_what_to_do
 from bot.safety import safety_signals
+from bot.topics import SITUATION_TOPICS
 
 SAFETY_INTENT = "safety"
+RECOMMEND_INTENT = "recommend_process"
+
+
+def _promote(message: Message, intent_name: str) -> None:
+    """Make `intent_name` the message's intent, keeping the classifier's ranking below it."""
+    ranking = [item for item in message.get(INTENT_RANKING_KEY) or [] if item.get("name") != intent_name]
+    override = {"name": intent_name, "confidence": 1.0}
+    message.set(INTENT, override, add_to_output=True)
+    message.set(INTENT_RANKING_KEY, [override] + ranking, add_to_output=True)
 
 
 @DefaultV1Recipe.register(
@@ -47,9 +58,8 @@ class CanonicalEntityExtractor(SpacyEntityExtractor):
         return messages
 
 
-@DefaultV1Recipe.register(DefaultV1Recipe.ComponentType.INTENT_CLASSIFIER, is_trainable=False)
-class SafetyOverride(GraphComponent):
-    """Makes `safety` the intent whenever a message signals danger, whatever else it asks."""
+class _StatelessOverride(GraphComponent):
+    """A rule applied after the classifier; it has no state and nothing to train."""
 
     @classmethod
     def create(
@@ -58,9 +68,28 @@ class SafetyOverride(GraphComponent):
         model_storage: ModelStorage,
         resource: Resource,
         execution_context: ExecutionContext,
-    ) -> "SafetyOverride":
-        """Create the component; it has no state."""
+    ) -> "_StatelessOverride":
+        """Create the component."""
         return cls()
+
+
+@DefaultV1Recipe.register(DefaultV1Recipe.ComponentType.INTENT_CLASSIFIER, is_trainable=False)
+class AdviceRequestOverride(_StatelessOverride):
+    """A situation described together with "what should I do?" starts a recommendation."""
+
+    def process(self, messages: List[Message]) -> List[Message]:
+        """Promote `recommend_process` over a situation intent when the message asks what to do."""
+        for message in messages:
+            predicted: Optional[Dict[str, Any]] = message.get(INTENT)
+            text = message.get(TEXT) or ""
+            if predicted and predicted.get("name") in SITUATION_TOPICS and asks_what_to_do(text):
+                _promote(message, RECOMMEND_INTENT)
+        return messages
+
+
+@DefaultV1Recipe.register(DefaultV1Recipe.ComponentType.INTENT_CLASSIFIER, is_trainable=False)
+class SafetyOverride(_StatelessOverride):
+    """Makes `safety` the intent whenever a message signals danger, whatever else it asks."""
 
     def process(self, messages: List[Message]) -> List[Message]:
         """Put `safety` first, keeping the classifier's ranking below it."""
@@ -69,10 +98,6 @@ class SafetyOverride(GraphComponent):
             if not text or text.startswith("/") or not safety_signals(text):
                 continue
             predicted: Optional[Dict[str, Any]] = message.get(INTENT)
-            if predicted and predicted.get("name") == SAFETY_INTENT:
-                continue
-            ranking = [item for item in message.get(INTENT_RANKING_KEY) or [] if item.get("name") != SAFETY_INTENT]
-            override = {"name": SAFETY_INTENT, "confidence": 1.0}
-            message.set(INTENT, override, add_to_output=True)
-            message.set(INTENT_RANKING_KEY, [override] + ranking, add_to_output=True)
+            if not (predicted and predicted.get("name") == SAFETY_INTENT):
+                _promote(message, SAFETY_INTENT)
         return messages

@@ -9,6 +9,7 @@ from rasa_sdk.events import SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
 from actions.explain import ActionExplainMore, ActionExplainTopic
+from bot.topics import SITUATION_TOPICS
 from tests.actions.conftest import DOMAIN, make_tracker, process
 
 TOPIC_INTENTS = [
@@ -27,7 +28,7 @@ def only_message(dispatcher: CollectingDispatcher) -> Dict[str, Any]:
 
 @pytest.mark.parametrize("intent", TOPIC_INTENTS)
 async def test_every_topic_intent_gets_a_cited_answer(intent: str) -> None:
-    """Each topic intent is answered with text, an `answer` payload, at least one source and follow-ups."""
+    """Each topic gets text, an `answer` payload with sources and follow-ups; situations offer a recommendation."""
     dispatcher = CollectingDispatcher()
     events = await ActionExplainTopic().run(dispatcher, make_tracker(intent), DOMAIN)
     message = only_message(dispatcher)
@@ -38,7 +39,9 @@ async def test_every_topic_intent_gets_a_cited_answer(intent: str) -> None:
     assert payload["sources"][0]["paragraph"] in message["text"]
     assert {"title": "Tell me more", "payload": "/ask_more"} in payload["follow_ups"]
     assert {"title": "Talk to a person", "payload": "/request_consultation"} in payload["follow_ups"]
-    assert events == [SlotSet("last_topic", intent)]
+    offered = intent in SITUATION_TOPICS
+    assert events == [SlotSet("last_topic", intent), SlotSet("recommendation_offered", offered)]
+    assert ("Would you like me to suggest a process" in message["text"]) is offered
 
 
 @pytest.mark.parametrize(
@@ -100,7 +103,7 @@ async def test_database_failure_gets_an_apology(database_url: str, monkeypatch) 
     monkeypatch.delenv("FIRM_CONTACT", raising=False)
     """When the knowledge base can't be read the user gets an apology, not silence."""
     from actions.base import KnowledgeAction
-    from bot.knowledge.db import session_factory
+    from bot.db import session_factory
     from bot.knowledge.repository import KnowledgeRepository
 
     empty = KnowledgeRepository(session_factory(database_url.replace("kb.db", "missing-tables.db")))

@@ -1,4 +1,4 @@
-"""Engine and session factory for the project's own tables, created lazily once per URL."""
+"""The project's own database: declarative base, engine and session factory (lazily, once per URL)."""
 
 from __future__ import annotations
 
@@ -7,9 +7,11 @@ from pathlib import Path
 
 from sqlalchemy import create_engine, event
 from sqlalchemy.engine import Engine
-from sqlalchemy.orm import sessionmaker
+from sqlalchemy.orm import declarative_base, sessionmaker
 
 from bot.config import get_settings
+
+Base = declarative_base()
 
 
 @lru_cache(maxsize=None)
@@ -38,3 +40,11 @@ def session_factory(database_url: str) -> sessionmaker:
 def default_session_factory() -> sessionmaker:
     """The session factory for the configured `DATABASE_URL`."""
     return session_factory(get_settings().database_url)
+
+
+def create_schema(engine: Engine) -> None:
+    """Create the project's tables that don't exist yet (knowledge base and consultation requests)."""
+    import bot.consultations  # noqa: F401  (registers its model on Base)
+    import bot.knowledge.models  # noqa: F401
+
+    Base.metadata.create_all(engine)

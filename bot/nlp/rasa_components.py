@@ -14,9 +14,8 @@ from rasa.nlu.utils.spacy_utils import SpacyModel
 from rasa.shared.nlu.constants import ENTITIES, INTENT, INTENT_RANKING_KEY, TEXT
 from rasa.shared.nlu.training_data.message import Message
 
-from bot.facts import asks_what_to_do
+from bot.facts import is_advice_request
 from bot.safety import safety_signals
-from bot.topics import SITUATION_TOPICS
 
 SAFETY_INTENT = "safety"
 RECOMMEND_INTENT = "recommend_process"
@@ -75,14 +74,14 @@ class _StatelessOverride(GraphComponent):
 
 @DefaultV1Recipe.register(DefaultV1Recipe.ComponentType.INTENT_CLASSIFIER, is_trainable=False)
 class AdviceRequestOverride(_StatelessOverride):
-    """A situation described together with "what should I do?" starts a recommendation."""
+    """A situation described together with "what should I do?" starts a recommendation (bot/facts.py)."""
 
     def process(self, messages: List[Message]) -> List[Message]:
         """Promote `recommend_process` over a situation intent when the message asks what to do."""
         for message in messages:
-            predicted: Optional[Dict[str, Any]] = message.get(INTENT)
-            text = message.get(TEXT) or ""
-            if predicted and predicted.get("name") in SITUATION_TOPICS and asks_what_to_do(text):
+            predicted: Optional[Dict[str, Any]] = message.get(INTENT) or {}
+            ranked = [item.get("name") for item in message.get(INTENT_RANKING_KEY) or []]
+            if is_advice_request(predicted.get("name"), ranked, message.get(TEXT) or ""):
                 _promote(message, RECOMMEND_INTENT)
         return messages
 

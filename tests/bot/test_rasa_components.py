@@ -43,6 +43,8 @@ def test_safety_override(text: str, intent: str, expected: str) -> None:
         ("communication broke down", "communication_breakdown", "communication_breakdown"),
         ("what should I do about the weather", "out_of_scope", "out_of_scope"),
         ("what is mediation, should we try it?", "what_is_mediation", "what_is_mediation"),
+        ("my landlord refuses to negotiate, what are my options?", "nlu_fallback", "recommend_process"),
+        ("hmm what should i do with my weekend", "nlu_fallback", "nlu_fallback"),
     ],
 )
 def test_advice_request_override(text: str, intent: str, expected: Optional[str]) -> None:

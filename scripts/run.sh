@@ -38,9 +38,12 @@ if [ "${1:-}" = "--shell" ]; then
   exit 0
 fi
 
+# Channels whose variables are unset are left out (bot/channels/credentials.py).
+credentials=${COMMONGROUND_VAR_DIR:-var}/credentials.$rasa_port.yml
+"$venv/bin/python" -m bot.channels.credentials credentials.yml "$credentials"
 read -ra cors_origins <<< "${CORS_ORIGINS//,/ }"
 "$venv/bin/rasa" run --model "$model" --port "$rasa_port" \
-  --endpoints endpoints.yml --credentials credentials.yml --cors "${cors_origins[@]}" &
+  --endpoints endpoints.yml --credentials "$credentials" --cors "${cors_origins[@]}" &
 pids+=($!)
 wait_for "http://localhost:$rasa_port/" "Rasa server" "${pids[1]}" 300
 

@@ -15,6 +15,9 @@ class Settings:
     """Runtime settings of the assistant, read once from the environment."""
 
     database_url: str
+    tracker_store_url: str
+    lock_store_url: str
+    sanic_workers: int
     knowledge_dir: Path
     source_document: Path
     spacy_model_path: Path
@@ -29,6 +32,9 @@ class Settings:
         var_dir = Path(env.get("COMMONGROUND_VAR_DIR", PROJECT_ROOT / "var"))
         return cls(
             database_url=env.get("DATABASE_URL") or f"sqlite:///{var_dir / 'commonground.db'}",
+            tracker_store_url=env.get("TRACKER_STORE_URL") or f"sqlite:///{var_dir / 'tracker.db'}",
+            lock_store_url=env.get("LOCK_STORE_URL", ""),
+            sanic_workers=int(env.get("SANIC_WORKERS") or 1),
             knowledge_dir=Path(env.get("KNOWLEDGE_DIR", PROJECT_ROOT / "data" / "knowledge")),
             source_document=Path(
                 env.get(

@@ -11,6 +11,8 @@ model=${MODEL:-models/commonground.tar.gz}
 export ACTION_ENDPOINT_URL=${ACTION_ENDPOINT_URL:-http://localhost:$action_port/webhook}
 export CORS_ORIGINS=${CORS_ORIGINS:-*}
 export TF_CPP_MIN_LOG_LEVEL=${TF_CPP_MIN_LOG_LEVEL:-2}
+# Our dependencies' own deprecation notices are noise in the server logs.
+export PYTHONWARNINGS=${PYTHONWARNINGS:-ignore::DeprecationWarning}
 
 pids=()
 stop_all() {

@@ -86,6 +86,8 @@ def servers(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Servers]:
         "ACTION_PORT": str(action_port),
         "ACTION_ENDPOINT_URL": f"http://localhost:{action_port}/webhook",
         "DATABASE_URL": f"sqlite:///{work / 'commonground.db'}",
+        "TRACKER_STORE_URL": f"sqlite:///{work / 'tracker.db'}",
+        "COMMONGROUND_VAR_DIR": str(work),
         "TF_CPP_MIN_LOG_LEVEL": "2",
         "VENV": str(Path(sys.executable).parent.parent),
     }

@@ -18,6 +18,9 @@ class Settings:
     tracker_store_url: str
     lock_store_url: str
     sanic_workers: int
+    rate_limit_messages: int
+    rate_limit_window_s: float
+    retention_days: float
     knowledge_dir: Path
     source_document: Path
     spacy_model_path: Path
@@ -35,6 +38,9 @@ class Settings:
             tracker_store_url=env.get("TRACKER_STORE_URL") or f"sqlite:///{var_dir / 'tracker.db'}",
             lock_store_url=env.get("LOCK_STORE_URL", ""),
             sanic_workers=int(env.get("SANIC_WORKERS") or 1),
+            rate_limit_messages=int(env.get("RATE_LIMIT_MESSAGES") or 15),
+            rate_limit_window_s=float(env.get("RATE_LIMIT_WINDOW_SECONDS") or 10),
+            retention_days=float(env.get("RETENTION_DAYS") or 90),
             knowledge_dir=Path(env.get("KNOWLEDGE_DIR", PROJECT_ROOT / "data" / "knowledge")),
             source_document=Path(
                 env.get(

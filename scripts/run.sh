@@ -31,7 +31,10 @@ wait_for() {  # url, name, pid, seconds
   done
 }
 
-"$venv/bin/rasa" run actions --actions actions --port "$action_port" &
+log_options=(--logging-config-file logging.yml)
+[ "${RASA_DEBUG:-}" = "1" ] && log_options+=(--debug)
+
+"$venv/bin/rasa" run actions --actions actions --port "$action_port" "${log_options[@]}" &
 pids+=($!)
 wait_for "http://localhost:$action_port/health" "action server" "${pids[0]}" 120
 
@@ -45,7 +48,7 @@ credentials=${COMMONGROUND_VAR_DIR:-var}/credentials.$rasa_port.yml
 "$venv/bin/python" -m bot.channels.credentials credentials.yml "$credentials"
 read -ra cors_origins <<< "${CORS_ORIGINS//,/ }"
 "$venv/bin/rasa" run --model "$model" --port "$rasa_port" \
-  --endpoints endpoints.yml --credentials "$credentials" --cors "${cors_origins[@]}" &
+  --endpoints endpoints.yml --credentials "$credentials" --cors "${cors_origins[@]}" "${log_options[@]}" &
 pids+=($!)
 wait_for "http://localhost:$rasa_port/" "Rasa server" "${pids[1]}" 300
 

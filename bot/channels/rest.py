@@ -11,7 +11,7 @@ from sanic.exceptions import InvalidUsage
 from sanic.request import Request
 from sanic.response import HTTPResponse
 
-from bot.channels.guard import screen_for_conversation
+from bot.channels.inbound import SenderRateLimiter, handle_text, prepare_text
 from bot.channels.replies import whole_reply
 
 logger = logging.getLogger(__name__)
@@ -36,6 +36,9 @@ def _bad_request(reason: str) -> HTTPResponse:
 class CommonGroundRestInput(InputChannel):
     """POST /webhooks/rest/webhook with {"sender": str, "message": str, "metadata"?: object}."""
 
+    def __init__(self) -> None:
+        self.rate_limiter = SenderRateLimiter()
+
     @classmethod
     def name(cls) -> Text:
         """The channel's name and URL prefix."""
@@ -59,18 +62,23 @@ class CommonGroundRestInput(InputChannel):
             if problem:
                 return _bad_request(problem)
             sender_id = body["sender"].strip()
-            text = await screen_for_conversation(request.app.ctx.agent, sender_id, body["message"])
-            collector = ReplyCollector()
-            await on_new_message(
-                UserMessage(
-                    text,
-                    collector,
-                    sender_id,
-                    input_channel=self.name(),
-                    metadata=body.get("metadata"),
-                )
-            )
-            return response.json(collector.messages)
+            replies = []
+
+            async def reply(message: Dict[str, Any]) -> None:
+                replies.append({"recipient_id": sender_id, **message})
+
+            async def dispatch(text: str) -> int:
+                collector = ReplyCollector()
+                try:
+                    await on_new_message(
+                        UserMessage(text, collector, sender_id, input_channel=self.name(), metadata=body.get("metadata"))
+                    )
+                finally:
+                    replies.extend(collector.messages)
+                return len(collector.messages)
+
+            await handle_text(body["message"], sender_id, request.app.ctx.agent, self.rate_limiter, reply, dispatch)
+            return response.json(replies)
 
         return webhook
 
@@ -86,7 +94,7 @@ def validate_request(body: Any) -> Optional[str]:
         return f"'sender' must be at most {MAX_SENDER_ID_CHARS} characters"
     if not isinstance(message, str):
         return "'message' must be a string"
-    if not message.strip():
+    if not prepare_text(message).text:
         return "'message' is empty"
     if metadata is not None and not isinstance(metadata, dict):
         return "'metadata' must be an object"

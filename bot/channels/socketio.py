@@ -13,7 +13,7 @@ from sanic.request import Request
 from sanic.response import HTTPResponse
 from socketio import AsyncServer
 
-from bot.channels.guard import screen_for_conversation
+from bot.channels.inbound import SenderRateLimiter, handle_text, prepare_text
 from bot.channels.replies import whole_reply
 from bot.channels.rest import MAX_SENDER_ID_CHARS
 
@@ -32,11 +32,13 @@ class WholeReplyOutput(OutputChannel):
         self.sio = sio
         self.bot_message_evt = bot_message_evt
         self.room = room
+        self.replies_sent = 0
 
     async def send_response(self, recipient_id: Text, message: Dict[Text, Any]) -> None:
         """Emit the whole reply to the conversation's room."""
         reply = whole_reply(message)
         if reply:
+            self.replies_sent += 1
             await self.sio.emit(self.bot_message_evt, reply, room=self.room)
 
     async def send_text_message(self, recipient_id: Text, text: Text, **kwargs: Any) -> None:
@@ -79,6 +81,7 @@ class CommonGroundSocketIOInput(InputChannel):
         self.socketio_path = socketio_path
         self.cors_allowed_origins = cors_allowed_origins
         self.sio: Optional[AsyncServer] = None
+        self.rate_limiter = SenderRateLimiter()
 
     def get_output_channel(self) -> Optional[OutputChannel]:
         """No output channel for externally triggered messages (they need a known room)."""
@@ -116,12 +119,17 @@ class CommonGroundSocketIOInput(InputChannel):
             sender_id = session_id or sid
             room = session_id or sid
             agent = app_holder["app"].ctx.agent if "app" in app_holder else None
-            text = await screen_for_conversation(agent, sender_id, data["message"])
             metadata = data.get("metadata") if isinstance(data.get("metadata"), dict) else None
-            await on_new_message(
-                UserMessage(text, WholeReplyOutput(sio, self.bot_message_evt, room), sender_id,
-                            input_channel=self.name(), metadata=metadata)
-            )
+
+            async def reply(message: Dict[str, Any]) -> None:
+                await sio.emit(self.bot_message_evt, message, room=room)
+
+            async def dispatch(text: str) -> int:
+                output = WholeReplyOutput(sio, self.bot_message_evt, room)
+                await on_new_message(UserMessage(text, output, sender_id, input_channel=self.name(), metadata=metadata))
+                return output.replies_sent
+
+            await handle_text(data["message"], sender_id, agent, self.rate_limiter, reply, dispatch)
 
         return blueprint
 
@@ -149,6 +157,6 @@ def validate_socket_message(data: Any) -> Optional[str]:
     message = data.get("message")
     if not isinstance(message, str):
         return "'message' must be a string"
-    if not message.strip():
+    if not prepare_text(message).text:
         return "'message' is empty"
     return None

@@ -15,10 +15,12 @@ from rasa.shared.nlu.constants import ENTITIES, INTENT, INTENT_RANKING_KEY, TEXT
 from rasa.shared.nlu.training_data.message import Message
 
 from bot.facts import is_advice_request
+from bot.language import looks_non_english
 from bot.safety import safety_signals
 
 SAFETY_INTENT = "safety"
 RECOMMEND_INTENT = "recommend_process"
+NON_ENGLISH_INTENT = "non_english"
 
 
 def _promote(message: Message, intent_name: str) -> None:
@@ -70,6 +72,19 @@ class _StatelessOverride(GraphComponent):
     ) -> "_StatelessOverride":
         """Create the component."""
         return cls()
+
+
+@DefaultV1Recipe.register(DefaultV1Recipe.ComponentType.INTENT_CLASSIFIER, is_trainable=False)
+class LanguageGuard(_StatelessOverride):
+    """A message clearly not in English gets the `non_english` intent (and a polite note)."""
+
+    def process(self, messages: List[Message]) -> List[Message]:
+        """Promote `non_english` for text in another script or with foreign function words."""
+        for message in messages:
+            text = message.get(TEXT) or ""
+            if not text.startswith("/") and looks_non_english(text):
+                _promote(message, NON_ENGLISH_INTENT)
+        return messages
 
 
 @DefaultV1Recipe.register(DefaultV1Recipe.ComponentType.INTENT_CLASSIFIER, is_trainable=False)

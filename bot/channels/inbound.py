@@ -1,0 +1,113 @@
+"""What every channel does with a user's text before Rasa sees it, and when Rasa says nothing."""
+
+from __future__ import annotations
+
+import logging
+import time
+import unicodedata
+from collections import OrderedDict, deque
+from dataclasses import dataclass
+from typing import Any, Awaitable, Callable, Deque, Dict, Optional
+
+from bot.channels.guard import screen_for_conversation
+from bot.config import get_settings
+from bot.messages import message
+
+logger = logging.getLogger(__name__)
+
+MAX_MESSAGE_CHARS = 1000
+MAX_TRACKED_SENDERS = 10_000
+
+
+@dataclass(frozen=True)
+class PreparedText:
+    """User text made safe to process, and whether it had to be shortened."""
+
+    text: str
+    truncated: bool
+
+
+def prepare_text(raw: str, limit: int = MAX_MESSAGE_CHARS) -> PreparedText:
+    """Drop control and format characters, collapse whitespace, cut to `limit` characters."""
+    visible = "".join(
+        " " if char in "\t\n\r" else char
+        for char in raw
+        if char in "\t\n\r" or unicodedata.category(char) not in ("Cc", "Cf", "Cs", "Co", "Cn")
+    )
+    text = " ".join(visible.split())
+    if len(text) <= limit:
+        return PreparedText(text=text, truncated=False)
+    return PreparedText(text=text[:limit].rstrip(), truncated=True)
+
+
+def info_reply(key: str, **values: str) -> Dict[str, object]:
+    """A reply the channel gives itself (text plus an `info` payload), worded in data/messages.yml."""
+    return {"text": message(key, **values), "custom": {"kind": "info", "follow_ups": []}}
+
+
+def truncation_reply() -> Dict[str, object]:
+    """The note that only the first part of a long message was read."""
+    return info_reply("message_truncated", limit=f"{MAX_MESSAGE_CHARS:,}")
+
+
+def silence_reply(firm_contact: str) -> Dict[str, object]:
+    """The apology when the assistant produced no reply at all (a failing action or database)."""
+    return {"text": message("service_problem", firm_contact=firm_contact), "custom": {"kind": "error", "follow_ups": []}}
+
+
+class SenderRateLimiter:
+    """At most `limit` messages per sender in any `window_s` seconds (RATE_LIMIT_MESSAGES per
+    RATE_LIMIT_WINDOW_SECONDS, default 15 per 10 s); floods get a polite answer, not a queue.
+
+    Per process: with several Rasa processes each enforces the limit for the messages it receives.
+    """
+
+    def __init__(self, limit: Optional[int] = None, window_s: Optional[float] = None) -> None:
+        settings = get_settings()
+        self.limit = settings.rate_limit_messages if limit is None else limit
+        self.window_s = settings.rate_limit_window_s if window_s is None else window_s
+        self._recent: "OrderedDict[str, Deque[float]]" = OrderedDict()
+
+    def allow(self, sender_id: str, now: Optional[float] = None) -> bool:
+        """Record a message from `sender_id`; False when it is over the limit."""
+        now = time.monotonic() if now is None else now
+        recent = self._recent.pop(sender_id, None) or deque()
+        while recent and now - recent[0] >= self.window_s:
+            recent.popleft()
+        allowed = len(recent) < self.limit
+        if allowed:
+            recent.append(now)
+        self._recent[sender_id] = recent
+        while len(self._recent) > MAX_TRACKED_SENDERS:
+            self._recent.popitem(last=False)
+        return allowed
+
+
+async def handle_text(
+    raw: str,
+    sender_id: str,
+    agent: Optional[Any],
+    limiter: SenderRateLimiter,
+    reply: Callable[[Dict[str, object]], Awaitable[None]],
+    dispatch: Callable[[str], Awaitable[int]],
+) -> None:
+    """Rate-limit, clean, screen and hand a message to Rasa; apologise rather than stay silent.
+
+    `reply` sends a reply the channel makes itself; `dispatch` runs Rasa on the text and returns
+    how many replies the assistant sent.
+    """
+    if not limiter.allow(sender_id):
+        await reply(info_reply("rate_limited"))
+        return
+    prepared = prepare_text(raw)
+    if prepared.truncated:
+        await reply(truncation_reply())
+    text = await screen_for_conversation(agent, sender_id, prepared.text)
+    try:
+        sent = await dispatch(text)
+    except Exception:  # the channel is the last line of defence: log it, answer anyway
+        logger.exception("handling a message failed")
+        sent = 0
+    if not sent:
+        logger.error("the assistant produced no reply; sending the apology instead")
+        await reply(silence_reply(get_settings().firm_contact))

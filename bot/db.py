@@ -9,7 +9,7 @@ from sqlalchemy import create_engine, event
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import declarative_base, sessionmaker
 
-from bot.config import get_settings
+from bot.config import PROJECT_ROOT, get_settings
 
 Base = declarative_base()
 
@@ -42,9 +42,19 @@ def default_session_factory() -> sessionmaker:
     return session_factory(get_settings().database_url)
 
 
-def create_schema(engine: Engine) -> None:
-    """Create the project's tables that don't exist yet (knowledge base and consultation requests)."""
-    import bot.consultations  # noqa: F401  (registers its model on Base)
+def import_models() -> None:
+    """Import every module that defines tables, so that `Base.metadata` knows them all."""
+    import bot.consultations  # noqa: F401
     import bot.knowledge.models  # noqa: F401
 
-    Base.metadata.create_all(engine)
+
+def create_schema(engine: Engine) -> None:
+    """Bring the project's tables up to date with the Alembic migrations (migrations/)."""
+    from alembic import command
+    from alembic.config import Config
+
+    config = Config(str(PROJECT_ROOT / "alembic.ini"))
+    config.set_main_option("script_location", str(PROJECT_ROOT / "migrations"))
+    with engine.begin() as connection:
+        config.attributes["connection"] = connection
+        command.upgrade(config, "head")

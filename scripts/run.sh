@@ -9,7 +9,8 @@ rasa_port=${RASA_PORT:-5005}
 action_port=${ACTION_PORT:-5055}
 model=${MODEL:-models/commonground.tar.gz}
 export ACTION_ENDPOINT_URL=${ACTION_ENDPOINT_URL:-http://localhost:$action_port/webhook}
-export CORS_ORIGINS=${CORS_ORIGINS:-*}
+# Browsers may call the servers (REST, socket.io) only from these origins: the demo page by default.
+export CORS_ORIGINS=${CORS_ORIGINS:-http://localhost:${WEB_PORT:-8080},http://127.0.0.1:${WEB_PORT:-8080}}
 export TF_CPP_MIN_LOG_LEVEL=${TF_CPP_MIN_LOG_LEVEL:-2}
 # Our dependencies' own deprecation notices are noise in the server logs.
 export PYTHONWARNINGS=${PYTHONWARNINGS:-ignore::DeprecationWarning}
@@ -47,8 +48,15 @@ fi
 credentials=${COMMONGROUND_VAR_DIR:-var}/credentials.$rasa_port.yml
 "$venv/bin/python" -m bot.channels.credentials credentials.yml "$credentials"
 read -ra cors_origins <<< "${CORS_ORIGINS//,/ }"
+# Rasa's HTTP API (trackers, model, ...) stays off unless a token or a JWT secret is configured.
+api_options=()
+if [ -n "${RASA_API_TOKEN:-}" ]; then
+  api_options=(--enable-api --auth-token "$RASA_API_TOKEN")
+elif [ -n "${RASA_JWT_SECRET:-}" ]; then
+  api_options=(--enable-api --jwt-secret "$RASA_JWT_SECRET" --jwt-method "${RASA_JWT_METHOD:-HS256}")
+fi
 "$venv/bin/rasa" run --model "$model" --port "$rasa_port" \
-  --endpoints endpoints.yml --credentials "$credentials" --cors "${cors_origins[@]}" "${log_options[@]}" &
+  --endpoints endpoints.yml --credentials "$credentials" --cors "${cors_origins[@]}" "${log_options[@]}" "${api_options[@]+"${api_options[@]}"}" &
 pids+=($!)
 wait_for "http://localhost:$rasa_port/" "Rasa server" "${pids[1]}" 300
 

@@ -55,7 +55,8 @@ events {{
 }}
 
 http {{
-    log_format upstreams '$msec $status $upstream_addr $request_time "$request"';
+    # $upstream_addr last: it lists every server tried ("a, b") when nginx had to retry.
+    log_format upstreams '$msec $status $request_time "$request" upstream=$upstream_addr';
     client_body_temp_path {prefix}/client_body_temp;
     proxy_temp_path {prefix}/proxy_temp;
     fastcgi_temp_path {prefix}/fastcgi_temp;
@@ -87,6 +88,9 @@ http {{
     server {{
         listen {host}:{action_port};
         access_log {prefix}/actions.access.log upstreams;
+        # Rasa posts the whole conversation to the action server: keep it in memory, allow it to grow.
+        client_body_buffer_size 1m;
+        client_max_body_size 16m;
         location / {{
             proxy_pass http://actions;
             proxy_http_version 1.1;
@@ -179,13 +183,17 @@ class Service:
         """Whether the process has ended."""
         return self.process is not None and self.process.poll() is not None
 
-    def stop(self) -> None:
-        """Stop it the way Ctrl-C does; kill it if it doesn't end in time."""
-        if self.process is None or self.process.poll() is not None:
+    def interrupt(self) -> None:
+        """Ask it to stop the way Ctrl-C does."""
+        if self.process is not None and self.process.poll() is None:
+            os.killpg(self.process.pid, signal.SIGINT)
+
+    def wait_or_kill(self, deadline: float) -> None:
+        """Wait for it to end until `deadline` (monotonic), then kill it."""
+        if self.process is None:
             return
-        os.killpg(self.process.pid, signal.SIGINT)
         try:
-            self.process.wait(timeout=STOP_TIMEOUT_S)
+            self.process.wait(timeout=max(deadline - time.monotonic(), 0.1))
         except subprocess.TimeoutExpired:
             os.killpg(self.process.pid, signal.SIGKILL)
             self.process.wait(timeout=STOP_TIMEOUT_S)
@@ -239,7 +247,7 @@ class ScaleOut:
         counts: Dict[str, int] = {}
         log = self.work / "nginx" / log_name
         for line in log.read_text().splitlines() if log.exists() else []:
-            upstream = line.split(" ")[2]
+            upstream = line.partition(" upstream=")[2]
             counts[upstream] = counts.get(upstream, 0) + 1
         return counts
 
@@ -299,6 +307,15 @@ def _wait_until_ready(services: Sequence[Service], timeout_s: float) -> None:
             raise RuntimeError(f"not ready within {timeout_s:.0f} s: {names}; log of {waiting[0].name}:\n{waiting[0].log_tail()}")
         if waiting:
             time.sleep(POLL_INTERVAL_S)
+
+
+def _stop_all(services: Sequence[Service]) -> None:
+    """Interrupt every service at once, then wait for each (killing what is left at the deadline)."""
+    for service in services:
+        service.interrupt()
+    deadline = time.monotonic() + STOP_TIMEOUT_S
+    for service in services:
+        service.wait_or_kill(deadline)
 
 
 @contextlib.contextmanager
@@ -369,7 +386,7 @@ def scale_out(
         conf.write_text(_nginx_conf(prefix, rasa_ports, action_ports, balancer_port, action_balancer_port))
 
         rasa = str(venv / "bin" / "rasa")
-        services = [
+        servers = [
             Service(
                 name=f"action server {port}",
                 command=[rasa, "run", "actions", "--actions", "actions", "--port", str(port)],
@@ -388,24 +405,26 @@ def scale_out(
                 ready_url=f"http://{HOST}:{port}/webhooks/rest/",
             )
             for port in rasa_ports
-        ] + [
-            Service(
-                name="nginx",
-                command=[nginx, "-e", str(prefix / "error.log"), "-p", str(prefix), "-c", str(conf), "-g", "daemon off;"],
-                log=work / "nginx.log",
-                ready_url=f"http://{HOST}:{action_balancer_port}/health",
-            )
         ]
+        # nginx last: a request to a server still starting would take it out of rotation for a while.
+        balancer = Service(
+            name="nginx",
+            command=[nginx, "-e", str(prefix / "error.log"), "-p", str(prefix), "-c", str(conf), "-g", "daemon off;"],
+            log=work / "nginx.log",
+            ready_url=f"http://{HOST}:{action_balancer_port}/health",
+        )
         running = ScaleOut(
             work=work, rasa_ports=rasa_ports, action_ports=action_ports,
             balancer_port=balancer_port, action_balancer_port=action_balancer_port,
             database=database, database_url=database_url, lock_store_url=redis_url,
-            env=env, services=services,
+            env=env, services=servers + [balancer],
         )
-        for service in services:
-            cleanup.callback(service.stop)
-            service.start(env)
-        _wait_until_ready(services, start_timeout_s)
+        cleanup.callback(_stop_all, running.services)
+        for server in servers:
+            server.start(env)
+        _wait_until_ready(servers, start_timeout_s)
+        balancer.start(env)
+        _wait_until_ready([balancer], start_timeout_s)
         yield running
 
 

@@ -2,7 +2,8 @@
 
 Built on Rasa's `SlackInput` / `SlackBot` (signature check, mention clean-up, conversation ids). Added
 here: each reply rendered whole as blocks, deliveries deduplicated, Slack's retries acknowledged
-without processing, bot messages ignored, input screened, and 4xx (never 5xx) for bad requests.
+without processing, bot messages ignored, 4xx (never 5xx) for bad requests, and the input handling
+every channel shares (bot/channels/inbound.py: rate limit, cleaning, the `/intent` guard, apology).
 """
 
 from __future__ import annotations
@@ -26,7 +27,7 @@ from sanic.response import HTTPResponse
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
-from bot.channels.guard import screen_for_conversation
+from bot.channels.inbound import SenderRateLimiter, handle_text, prepare_text
 from bot.channels.replies import whole_reply
 
 logger = logging.getLogger(__name__)
@@ -306,7 +307,7 @@ def interpret_event(envelope: Any) -> Union[Answer, Incoming]:
     authed = tuple(user for user in envelope.get("authed_users") or () if _string(user))
     mentions = tuple(dict.fromkeys(bots + authed))
     text = unescape_slack(SlackInput._sanitize_user_message(event["text"], list(mentions)))
-    if not text.strip():
+    if not prepare_text(text).text:
         return ignored("the message is empty")
     channel, ts = _string(event.get("channel")), _string(event.get("ts"))
     keys = (f"event:{event_id}",) + ((f"message:{channel}:{ts}",) if channel and ts else ())
@@ -397,6 +398,7 @@ class CommonGroundSlackBot(SlackBot):
     ) -> None:
         super().__init__(token, slack_channel, thread_id, proxy)
         self.client = AsyncWebClient(token, base_url=api_url, proxy=proxy)
+        self.replies_sent = 0
 
     async def send_response(self, recipient_id: Text, message: Dict[Text, Any]) -> None:
         """Post the whole reply; a failed post is logged so the conversation itself carries on."""
@@ -406,6 +408,7 @@ class CommonGroundSlackBot(SlackBot):
             logger.warning("a reply without text or buttons was not posted to Slack: %s", sorted(reply))
             return
         channel = self.slack_channel or recipient_id
+        self.replies_sent += 1
         try:
             await self._post_message(
                 channel=channel, text=notification_text(reply), blocks=blocks, unfurl_links=False, unfurl_media=False
@@ -474,6 +477,7 @@ class CommonGroundSlackInput(SlackInput):
             raise InvalidConfigException("the Slack channel needs `slack_token` (set SLACK_TOKEN)")
         self.api_url = api_url
         self.seen = seen if seen is not None else RecentKeys()
+        self.rate_limiter = SenderRateLimiter()
 
     def get_output_channel(self, channel: Optional[Text] = None, thread_id: Optional[Text] = None) -> CommonGroundSlackBot:
         """The output channel that posts to `channel` (else the configured one, else the user's DM)."""
@@ -523,17 +527,17 @@ class CommonGroundSlackInput(SlackInput):
     async def _handle(
         self, incoming: Incoming, on_new_message: Callable[[UserMessage], Awaitable[Any]], agent: Optional[Any]
     ) -> None:
-        """Screen the text and pass it on; replies go to the channel (or thread) it came from."""
+        """Pass the text on as every channel does; replies go to the channel (or thread) it came from."""
         sender_id = self._get_conversation_id(incoming.user, incoming.channel, incoming.thread_ts) or incoming.user
-        text = await screen_for_conversation(agent, sender_id, incoming.text)
         metadata = {"out_channel": incoming.channel, "thread_id": incoming.thread_ts, "users": list(incoming.users)}
         thread_id = incoming.thread_ts if self.use_threads else None
-        await on_new_message(
-            UserMessage(
-                text,
-                self.get_output_channel(incoming.channel, thread_id),
-                sender_id,
-                input_channel=self.name(),
-                metadata=metadata,
-            )
-        )
+
+        async def reply(message: Dict[str, Any]) -> None:
+            await self.get_output_channel(incoming.channel, thread_id).send_response(sender_id, message)
+
+        async def dispatch(text: str) -> int:
+            output = self.get_output_channel(incoming.channel, thread_id)
+            await on_new_message(UserMessage(text, output, sender_id, input_channel=self.name(), metadata=metadata))
+            return output.replies_sent
+
+        await handle_text(incoming.text, sender_id, agent, self.rate_limiter, reply, dispatch)

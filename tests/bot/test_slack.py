@@ -281,6 +281,7 @@ CLICK = {"type": "block_actions", "trigger_id": "T.1", "user": {"id": "U1"}, "ch
         (JSON, as_json({"type": "event_callback", "event": DM}), Answer(400, {"error": "'event_id' must be a non-empty string"})),
         (JSON, as_json(envelope({**DM, "text": "hi", "bot_id": "B1"})), Answer(200, {"ok": True, "ignored": "not a person's new message"})),
         (JSON, as_json(envelope({**DM, "text": "<@UBOT>"})), Answer(200, {"ok": True, "ignored": "the message is empty"})),
+        (JSON, as_json(envelope({**DM, "text": "\u200b \n"})), Answer(200, {"ok": True, "ignored": "the message is empty"})),
         ("application/json; charset=utf-8", as_json(envelope({**DM, "text": "a &lt; b &amp;&gt; c"})),
          Incoming(text="a < b &> c", user="U1", channel="D1", thread_ts="1.000100", addressed=True,
                   keys=("event:Ev1", "message:D1:1.000100"), users=(BOT_USER,))),
@@ -401,13 +402,14 @@ class RecordingClient:
 
 
 async def test_reply_is_posted_as_one_message_of_blocks() -> None:
-    """A reply's text and payload go out together in one chat.postMessage."""
+    """A reply's text and payload go out together in one chat.postMessage, counted as one reply."""
     output = slack_input().get_output_channel("D1", None)
     output.client = RecordingClient()  # type: ignore[assignment]
     reply = {"text": "Pick", "custom": {"kind": "question", "options": [{"title": "Yes", "payload": "/affirm"}]}}
     await output.send_response("U1", reply)
     assert output.client.posts == [{"channel": "D1", "text": "Pick", "blocks": blocks_for(reply),  # type: ignore[attr-defined]
                                     "unfurl_links": False, "unfurl_media": False}]
+    assert output.replies_sent == 1
 
 
 async def test_refused_post_is_logged_not_raised(caplog: pytest.LogCaptureFixture) -> None:
@@ -416,3 +418,46 @@ async def test_refused_post_is_logged_not_raised(caplog: pytest.LogCaptureFixtur
     output.client = RecordingClient(error="channel_not_found")  # type: ignore[assignment]
     await output.send_response("U1", {"text": "hi"})
     assert "channel_not_found" in caplog.text
+
+
+class RecordingSlackInput(CommonGroundSlackInput):
+    """The channel with every output channel posting to one RecordingClient."""
+
+    def __init__(self) -> None:
+        super().__init__("xoxb-1", slack_signing_secret=SECRET)
+        self.client = RecordingClient()
+
+    def get_output_channel(self, channel: Optional[str] = None, thread_id: Optional[str] = None) -> CommonGroundSlackBot:
+        """An output channel that records instead of posting."""
+        output = super().get_output_channel(channel, thread_id)
+        output.client = self.client  # type: ignore[assignment]
+        return output
+
+
+CLICKED_DENY = Incoming(text="/deny", user="U1", channel="D1", thread_ts="2.0", addressed=True)
+
+
+async def test_handled_text_is_screened_and_answered_in_its_channel() -> None:
+    """An unoffered `/deny` reaches Rasa as plain text from the user's conversation; its reply goes to the DM."""
+    channel = RecordingSlackInput()
+    received: List[Any] = []
+
+    async def on_new_message(message: Any) -> None:
+        received.append(message)
+        await message.output_channel.send_response(message.sender_id, {"text": "Next question"})
+
+    await channel._handle(CLICKED_DENY, on_new_message, agent=None)
+    assert [(m.text, m.sender_id, m.input_channel) for m in received] == [("deny", "U1", "slack")]
+    assert [(post["channel"], post["text"]) for post in channel.client.posts] == [("D1", "Next question")]
+
+
+async def test_silence_gets_the_apology() -> None:
+    """When the assistant sends nothing, the user gets the shared apology instead of silence."""
+    channel = RecordingSlackInput()
+
+    async def on_new_message(message: Any) -> None:
+        return None
+
+    await channel._handle(CLICKED_DENY, on_new_message, agent=None)
+    [post] = channel.client.posts
+    assert post["channel"] == "D1" and post["text"]

@@ -10,7 +10,7 @@ import sys
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Dict, Iterator, List
+from typing import Dict, Iterator, List, Optional
 
 import pytest
 import requests
@@ -73,12 +73,10 @@ class Servers:
                 self.process.wait()
 
 
-@pytest.fixture(scope="session")
-def servers(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Servers]:
-    """Both servers on free ports, with a knowledge base of their own."""
+def start_servers(work: Path, extra_env: Optional[Dict[str, str]] = None) -> Servers:
+    """Both servers on free ports, with databases of their own in `work`; started."""
     if not MODEL.exists():
         pytest.fail(f"{MODEL} is missing: run the tests through `make test`, which trains it first")
-    work = tmp_path_factory.mktemp("e2e")
     rasa_port, action_port = free_port(), free_port()
     env = {
         **os.environ,
@@ -90,9 +88,17 @@ def servers(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Servers]:
         "COMMONGROUND_VAR_DIR": str(work),
         "TF_CPP_MIN_LOG_LEVEL": "2",
         "VENV": str(Path(sys.executable).parent.parent),
+        **(extra_env or {}),
     }
     subprocess.run([sys.executable, "-m", "bot.knowledge.load"], cwd=PROJECT_ROOT, env=env, check=True)
     running = Servers(env=env, log=work / "servers.log", process=None)  # type: ignore[arg-type]
     running.start()
+    return running
+
+
+@pytest.fixture(scope="session")
+def servers(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Servers]:
+    """Both servers on free ports, with a knowledge base of their own."""
+    running = start_servers(tmp_path_factory.mktemp("e2e"))
     yield running
     running.stop()

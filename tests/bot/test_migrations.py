@@ -1,0 +1,60 @@
+"""Alembic migrations create exactly the tables the models describe, on SQLite and PostgreSQL."""
+
+from __future__ import annotations
+
+import os
+import socket
+import uuid
+from typing import Iterator
+
+import pytest
+from alembic.autogenerate import compare_metadata
+from alembic.migration import MigrationContext
+from sqlalchemy import create_engine, inspect, text
+from sqlalchemy.engine import Engine
+
+from bot.db import Base, create_schema, import_models
+
+TABLES = {"kb_source_paragraphs", "kb_topics", "kb_citations", "kb_topic_relations", "kb_content_version", "consultation_requests"}
+
+
+def postgres_available() -> bool:
+    """Whether PostgreSQL answers on 127.0.0.1:5432."""
+    with socket.socket() as probe:
+        probe.settimeout(0.5)
+        return probe.connect_ex(("127.0.0.1", 5432)) == 0
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def empty_database(request: pytest.FixtureRequest, tmp_path) -> Iterator[Engine]:
+    """An empty database of each kind the project supports."""
+    if request.param == "sqlite":
+        yield create_engine(f"sqlite:///{tmp_path / 'migrate.db'}", future=True)
+        return
+    if not postgres_available():
+        if os.environ.get("CI") == "true":
+            pytest.fail("PostgreSQL is not running on 127.0.0.1:5432 (required under CI=true)")
+        pytest.skip("PostgreSQL is not running on 127.0.0.1:5432")
+    name = f"commonground_migrate_{uuid.uuid4().hex[:8]}"
+    admin = create_engine("postgresql://postgres@127.0.0.1:5432/postgres", future=True, isolation_level="AUTOCOMMIT")
+    with admin.connect() as connection:
+        connection.execute(text(f'CREATE DATABASE "{name}"'))
+    engine = create_engine(f"postgresql://postgres@127.0.0.1:5432/{name}", future=True)
+    try:
+        yield engine
+    finally:
+        engine.dispose()
+        with admin.connect() as connection:
+            connection.execute(text(f'DROP DATABASE "{name}"'))
+        admin.dispose()
+
+
+def test_migrations_match_the_models(empty_database: Engine) -> None:
+    """After `upgrade head` the schema has every table and no difference from the models."""
+    create_schema(empty_database)
+    create_schema(empty_database)
+    assert TABLES <= set(inspect(empty_database).get_table_names())
+    import_models()
+    with empty_database.connect() as connection:
+        differences = compare_metadata(MigrationContext.configure(connection), Base.metadata)
+    assert differences == []

@@ -1,8 +1,8 @@
 """Rasa's tracker and lock stores, configured from the environment (bot/config.py).
 
 `TRACKER_STORE_URL` is any SQLAlchemy URL (SQLite file by default, PostgreSQL in production);
-`LOCK_STORE_URL` (redis://host:port/db) selects Rasa's RedisLockStore, which several Rasa processes
-or Sanic workers need so that one conversation is never handled twice at once.
+`LOCK_STORE_URL` (redis://host:port/db) selects a Redis lock store (bot/lock_store.py), which several
+Rasa processes or Sanic workers need so that one conversation is never handled twice at once.
 """
 
 from __future__ import annotations
@@ -20,6 +20,7 @@ from rasa.utils.endpoints import EndpointConfig
 from sqlalchemy.engine import make_url
 
 from bot.config import get_settings
+from bot.lock_store import AtomicRedisLockStore
 
 logger = logging.getLogger(__name__)
 
@@ -69,7 +70,7 @@ class ConfiguredSQLTrackerStore(SQLTrackerStore):
 
 
 class ConfiguredLockStore:
-    """Rasa's RedisLockStore when `LOCK_STORE_URL` is set, else the in-memory lock store."""
+    """A Redis lock store (atomic, bot/lock_store.py) when `LOCK_STORE_URL` is set, else the in-memory one."""
 
     def __new__(cls, endpoint_config: Optional[EndpointConfig] = None) -> Union[RedisLockStore, InMemoryLockStore]:  # type: ignore[misc]
         settings = get_settings()
@@ -78,7 +79,7 @@ class ConfiguredLockStore:
                 raise ValueError("SANIC_WORKERS > 1 needs a shared lock store: set LOCK_STORE_URL=redis://host:6379/1")
             return InMemoryLockStore()
         url = make_url(settings.lock_store_url)
-        return RedisLockStore(
+        return AtomicRedisLockStore(
             host=url.host or "localhost",
             port=url.port or 6379,
             db=int(url.database or 1),

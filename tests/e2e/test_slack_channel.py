@@ -6,13 +6,9 @@ import asyncio
 import hashlib
 import hmac
 import json
-import os
-import subprocess
-import sys
 import threading
 import time
 import uuid
-from pathlib import Path
 from typing import Any, Dict, Iterator, List, Mapping, Optional
 from urllib.parse import urlencode
 
@@ -20,8 +16,7 @@ import pytest
 import requests
 from aiohttp import web
 
-from bot.config import PROJECT_ROOT
-from tests.e2e.conftest import MODEL, Servers, free_port
+from tests.e2e.conftest import Servers, free_port, start_servers
 
 pytestmark = pytest.mark.e2e
 
@@ -123,25 +118,8 @@ def fake_slack() -> Iterator[FakeSlackApi]:
 @pytest.fixture(scope="module")
 def slack_servers(tmp_path_factory: pytest.TempPathFactory, fake_slack: FakeSlackApi) -> Iterator[Servers]:
     """Both servers with the Slack channel enabled and pointed at the fake Slack API."""
-    if not MODEL.exists():
-        pytest.fail(f"{MODEL} is missing: run the tests through `make test`, which trains it first")
-    work = tmp_path_factory.mktemp("e2e-slack")
-    rasa_port, action_port = free_port(), free_port()
-    env = {
-        **os.environ,
-        "RASA_PORT": str(rasa_port),
-        "ACTION_PORT": str(action_port),
-        "ACTION_ENDPOINT_URL": f"http://localhost:{action_port}/webhook",
-        "DATABASE_URL": f"sqlite:///{work / 'commonground.db'}",
-        "TF_CPP_MIN_LOG_LEVEL": "2",
-        "VENV": str(Path(sys.executable).parent.parent),
-        "SLACK_TOKEN": TOKEN,
-        "SLACK_SIGNING_SECRET": SECRET,
-        "SLACK_API_URL": fake_slack.api_url,
-    }
-    subprocess.run([sys.executable, "-m", "bot.knowledge.load"], cwd=PROJECT_ROOT, env=env, check=True)
-    running = Servers(env=env, log=work / "servers.log", process=None)  # type: ignore[arg-type]
-    running.start()
+    slack_env = {"SLACK_TOKEN": TOKEN, "SLACK_SIGNING_SECRET": SECRET, "SLACK_API_URL": fake_slack.api_url}
+    running = start_servers(tmp_path_factory.mktemp("e2e-slack"), slack_env)
     yield running
     running.stop()
 

@@ -39,8 +39,9 @@ VIEWPORTS: Dict[str, Dict[str, int]] = {
     "phone": {"width": 360, "height": 740},
     "desktop": {"width": 1280, "height": 860},
 }
-# A viewport tall enough for the whole recommendation card in one screenshot.
-TALL_PHONE = {"width": 360, "height": 1500}
+# Phone screenshots are taken on a taller screen, so one picture holds the whole answer or card.
+ANSWER_SHOT_HEIGHT = 1040
+CARD_SHOT_HEIGHT = 1480
 
 # What the widget itself shows (web/src/strings.js).
 LAUNCHER = "Chat with us"
@@ -106,15 +107,20 @@ class TcpRelay:
     def start(self) -> None:
         """Accept connections and relay each one to the target."""
         listener = socket.socket()
-        listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        listener.bind(("127.0.0.1", self.port))
-        listener.listen(16)
+        try:
+            listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            listener.bind(("127.0.0.1", self.port))
+            listener.listen(16)
+        except OSError:
+            listener.close()
+            raise
         self.listener = listener
         threading.Thread(target=self._accept, args=(listener,), daemon=True).start()
 
     def cut(self) -> None:
         """Drop every open connection and refuse new ones until start()."""
         if self.listener:
+            self.listener.shutdown(socket.SHUT_RDWR)  # wakes the thread blocked in accept()
             self.listener.close()
             self.listener = None
         with self.lock:
@@ -220,9 +226,10 @@ def screenshots() -> Path:
 class WidgetPage:
     """The demo page with the widget, driven like a visitor would."""
 
-    def __init__(self, page: Page, url: str) -> None:
+    def __init__(self, page: Page, url: str, viewport: str) -> None:
         self.page = page
         self.url = url
+        self.viewport = viewport
         self.errors: List[str] = []
         page.on("pageerror", lambda error: self.errors.append(str(error)))
 
@@ -238,8 +245,8 @@ class WidgetPage:
 
     @property
     def user_messages(self) -> Locator:
-        """The user's messages so far."""
-        return self.page.locator(".cg-msg.cg-user")
+        """The text of the user's messages so far."""
+        return self.page.locator(".cg-msg.cg-user .cg-text")
 
     def open(self) -> "WidgetPage":
         """Load the page, open the chat and wait until it is connected."""
@@ -265,6 +272,15 @@ class WidgetPage:
             self.input.press("Enter")
         return self._next_reply(type_and_send)
 
+    def screenshot(self, path: Path, top: Locator, height: int) -> None:
+        """Save the chat panel with `top` scrolled to its top; phones get `height` px to show more."""
+        size = VIEWPORTS[self.viewport]
+        if self.viewport == "phone":
+            self.page.set_viewport_size({"width": size["width"], "height": height})
+        top.evaluate("(el) => { const log = el.closest('.cg-log'); log.scrollTop = el.offsetTop - log.offsetTop - 8; }")
+        self.page.locator(".cg-panel").screenshot(path=path)
+        self.page.set_viewport_size(size)
+
     def click(self, reply: Locator, title: str) -> Locator:
         """Click the button `title` in `reply`; the next reply."""
         return self._next_reply(lambda: reply.get_by_role("button", name=title, exact=True).click())
@@ -274,10 +290,8 @@ class WidgetPage:
 def widget(request: pytest.FixtureRequest, browser: Browser, web: StaticServer, assistant: Servers) -> Iterator[WidgetPage]:
     """The demo page at one viewport width, in a fresh browser profile, pointed at the test servers."""
     context = browser.new_context(viewport=VIEWPORTS[request.param])
-    page = context.new_page()
     server = f"http://localhost:{assistant.env['RASA_PORT']}"
-    driven = WidgetPage(page, f"{web.origin}/demo/?server={server}")
-    driven.viewport = request.param  # type: ignore[attr-defined]
+    driven = WidgetPage(context.new_page(), f"{web.origin}/demo/?server={server}", request.param)
     yield driven
     context.close()
     assert driven.errors == [], f"JavaScript errors on the page: {driven.errors}"
@@ -303,7 +317,8 @@ def test_answer_shows_its_source_and_follow_ups(widget: WidgetPage, screenshots:
     expect(sources.first).to_be_visible()
     expect(sources.locator(".cg-para")).to_contain_text(["P1", "P2"])
     expect(sources.locator(".cg-quote").first).to_contain_text("Mediation and negotiation")
-    widget.page.locator(".cg-panel").screenshot(path=screenshots / f"answer-source-{widget.viewport}.png")  # type: ignore[attr-defined]
+    top = widget.user_messages.last if widget.viewport == "phone" else answer
+    widget.screenshot(screenshots / f"answer-{widget.viewport}.png", top, ANSWER_SHOT_HEIGHT)
 
     more = widget.click(answer, "Tell me more")
     expect(widget.user_messages.last).to_have_text("Tell me more")
@@ -330,13 +345,7 @@ def test_recommendation_by_clicking_options_survives_a_reload(widget: WidgetPage
     expect(card.locator(".cg-alternatives li")).not_to_have_count(0)
     expect(card.locator(".cg-format")).to_contain_text("judge")
     expect(card.get_by_role("group", name="Next steps").get_by_role("button", name="Talk to a person")).to_be_visible()
-    if widget.viewport == "phone":  # type: ignore[attr-defined]
-        widget.page.set_viewport_size(TALL_PHONE)
-        card.scroll_into_view_if_needed()
-        widget.page.locator(".cg-panel").screenshot(path=screenshots / "recommendation-phone.png")
-        widget.page.set_viewport_size(VIEWPORTS["phone"])
-    else:
-        card.screenshot(path=screenshots / "recommendation-card-desktop.png")
+    widget.screenshot(screenshots / f"recommendation-{widget.viewport}.png", result, CARD_SHOT_HEIGHT)
 
     session_id = widget.page.evaluate("localStorage.getItem('commonground.session_id')")
     widget.page.reload()
@@ -355,6 +364,25 @@ def test_markup_typed_by_the_user_is_shown_as_text(widget: WidgetPage) -> None:
     expect(widget.user_messages.last).to_have_text(XSS)
     expect(widget.page.locator("#commonground-widget img")).to_have_count(0)
     assert widget.page.evaluate("typeof window.__xss") == "undefined"
+
+
+@pytest.mark.parametrize(
+    "message, kind, selector",
+    [
+        ("he hit me and I am scared for my safety", "safety", ".cg-safety[role=alert]"),
+        ("I want to talk to a person", "handoff", ".cg-handoff"),
+    ],
+)
+def test_safety_and_handoff_replies_stand_out(
+    widget: WidgetPage, screenshots: Path, message: str, kind: str, selector: str
+) -> None:
+    """Safety replies are an alert with a strong border; hand-overs have their own style."""
+    widget.open()
+    reply = widget.ask(message)
+    expect(reply).to_have_attribute("data-kind", kind)
+    expect(reply.locator(selector)).to_be_visible()
+    if widget.viewport == "phone":
+        widget.screenshot(screenshots / f"{kind}-phone.png", reply, ANSWER_SHOT_HEIGHT)
 
 
 @pytest.mark.parametrize("case", ["nothing listens on the port", "the page's origin is not allowed"])
@@ -387,7 +415,8 @@ def test_widget_reconnects_by_itself_after_the_connection_drops(
     relay.start()
     context = browser.new_context(viewport=VIEWPORTS["desktop"])
     try:
-        widget = WidgetPage(context.new_page(), f"{web.origin}/demo/?server=http://127.0.0.1:{relay.port}").open()
+        url = f"{web.origin}/demo/?server=http://127.0.0.1:{relay.port}"
+        widget = WidgetPage(context.new_page(), url, "desktop").open()
         relay.cut()
         expect(widget.page.locator(".cg-status")).to_have_text(OFFLINE, timeout=CONNECT_TIMEOUT_MS)
         expect(widget.input).to_be_disabled()

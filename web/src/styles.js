@@ -9,7 +9,7 @@ export const CSS = `
   --cg-text: #1d2733;
   --cg-muted: #5b6675;
   --cg-border: #d8dee6;
-  --cg-bot-bg: #f2f4f7;
+  --cg-bot-bg: #ffffff;
   --cg-surface: #ffffff;
   --cg-danger: #b3261e;
   --cg-danger-bg: #fdeceb;
@@ -59,7 +59,7 @@ button:disabled { cursor: not-allowed; }
 }
 
 .cg-header {
-  display: flex; align-items: center; gap: 12px; padding: 14px 12px 14px 18px;
+  display: flex; align-items: center; gap: 10px; padding: 12px 10px 12px 16px;
   background: var(--cg-primary); color: var(--cg-on-primary); flex: none;
 }
 .cg-avatar {
@@ -71,7 +71,7 @@ button:disabled { cursor: not-allowed; }
 .cg-title { margin: 0; font-size: 16px; font-weight: 700; line-height: 1.2; }
 .cg-subtitle { margin: 2px 0 0; font-size: 12.5px; opacity: .85; }
 .cg-icon-button {
-  width: 36px; height: 36px; border-radius: 50%; border: 0; flex: none;
+  width: 34px; height: 34px; border-radius: 50%; border: 0; flex: none;
   display: grid; place-items: center; background: transparent; color: inherit;
 }
 .cg-icon-button:hover { background: rgba(255, 255, 255, .16); }
@@ -92,7 +92,7 @@ button:disabled { cursor: not-allowed; }
 .cg-log {
   flex: 1; overflow-y: auto; padding: 16px 14px 8px;
   display: flex; flex-direction: column; gap: 12px;
-  background: #fafbfc; overscroll-behavior: contain;
+  background: #f3f5f8; overscroll-behavior: contain;
 }
 .cg-msg { display: flex; flex-direction: column; gap: 8px; max-width: 100%; }
 .cg-user { align-items: flex-end; }
@@ -102,7 +102,10 @@ button:disabled { cursor: not-allowed; }
   overflow-wrap: anywhere;
 }
 .cg-user .cg-bubble { background: var(--cg-primary); color: var(--cg-on-primary); border-bottom-right-radius: 4px; }
-.cg-bot .cg-bubble { background: var(--cg-bot-bg); border-bottom-left-radius: 4px; }
+.cg-bot .cg-bubble {
+  background: var(--cg-bot-bg); border: 1px solid #e1e6ec; border-bottom-left-radius: 4px;
+  box-shadow: 0 1px 2px rgba(16, 24, 40, .04);
+}
 .cg-text { margin: 0; white-space: pre-line; }
 .cg-text + .cg-text { margin-top: 8px; }
 .cg-answer-title { margin: 0 0 4px; font-weight: 700; }
@@ -127,7 +130,7 @@ button:disabled { cursor: not-allowed; }
 .cg-source-list { list-style: none; margin: 0; padding: 0; display: grid; gap: 8px; }
 .cg-source {
   display: flex; gap: 10px; align-items: flex-start;
-  background: var(--cg-surface); border: 1px solid var(--cg-border); border-radius: 10px; padding: 8px 10px;
+  background: #f7f9fb; border: 1px solid #e6eaef; border-radius: 10px; padding: 8px 10px;
 }
 .cg-para {
   flex: none; display: inline-block; min-width: 30px; text-align: center;
@@ -196,7 +199,10 @@ button:disabled { cursor: not-allowed; }
 .cg-closing { margin: 12px 16px 0; font-weight: 600; }
 .cg-card .cg-actions { padding: 10px 16px 14px; }
 
-.cg-typing { align-self: flex-start; display: flex; gap: 4px; padding: 12px 14px; border-radius: var(--cg-radius); background: var(--cg-bot-bg); }
+.cg-typing {
+  align-self: flex-start; display: flex; gap: 4px; padding: 12px 14px;
+  border-radius: var(--cg-radius); background: var(--cg-bot-bg); border: 1px solid #e1e6ec;
+}
 .cg-typing span { width: 7px; height: 7px; border-radius: 50%; background: var(--cg-muted); animation: cg-bounce 1s infinite ease-in-out; }
 .cg-typing span:nth-child(2) { animation-delay: .15s; }
 .cg-typing span:nth-child(3) { animation-delay: .3s; }

@@ -1,0 +1,92 @@
+"""Rasa's Redis lock store, with every change to a conversation's lock made atomically.
+
+Several Rasa processes take turns on a conversation through a ticket lock kept in Redis. Rasa's
+`RedisLockStore` changes that lock by reading it, editing it in Python and writing it back, so two
+processes that receive messages of the same conversation at the same moment can both read "no
+lock", both take the first ticket and handle the conversation at once; the tracker store then keeps
+only one of the two messages (RasaHQ/rasa#9213; tests/e2e/test_scaleout.py reproduced it for about
+one conversation in eight). Here each read-edit-write is one Redis transaction (WATCH/MULTI/EXEC):
+when another process changed the lock in between, the edit is redone on the fresh lock.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Callable, Optional, Tuple, TypeVar
+
+import redis
+from rasa.core.lock import TicketLock
+from rasa.core.lock_store import LOCK_LIFETIME, LockError, RedisLockStore
+
+MAX_ATTEMPTS = 100
+
+Result = TypeVar("Result")
+Edit = Callable[[Optional[TicketLock]], Tuple[Optional[TicketLock], Result]]
+
+
+class AtomicRedisLockStore(RedisLockStore):
+    """`RedisLockStore` whose ticket issuing, expiry, release and clean-up are atomic in Redis."""
+
+    def _edit(self, conversation_id: str, edit: Edit[Result]) -> Result:
+        """Apply `edit` (old lock -> new lock or None to delete, result) atomically; its result."""
+        key = self.key_prefix + conversation_id
+        for _ in range(MAX_ATTEMPTS):
+            with self.red.pipeline() as transaction:
+                try:
+                    transaction.watch(key)
+                    stored = transaction.get(key)
+                    lock = TicketLock.from_dict(json.loads(stored)) if stored else None
+                    changed, result = edit(lock)
+                    transaction.multi()
+                    if changed is not None:
+                        transaction.set(key, changed.dumps())
+                    elif lock is not None:
+                        transaction.delete(key)
+                    transaction.execute()
+                    return result
+                except redis.WatchError:
+                    continue
+        raise LockError(f"the lock of conversation '{conversation_id}' kept changing; gave up after {MAX_ATTEMPTS} attempts")
+
+    def issue_ticket(self, conversation_id: str, lock_lifetime: float = LOCK_LIFETIME) -> int:
+        """Queue for the conversation: a new ticket, numbered after the last one issued."""
+
+        def issue(lock: Optional[TicketLock]) -> Tuple[TicketLock, int]:
+            lock = lock or self.create_lock(conversation_id)
+            return lock, lock.issue_ticket(lock_lifetime)
+
+        try:
+            return self._edit(conversation_id, issue)
+        except redis.RedisError as error:
+            raise LockError(f"Error while acquiring lock. Error:\n{error}") from error
+
+    def update_lock(self, conversation_id: str) -> None:
+        """Drop expired tickets from the conversation's lock."""
+
+        def drop_expired(lock: Optional[TicketLock]) -> Tuple[Optional[TicketLock], None]:
+            if lock is not None:
+                lock.remove_expired_tickets()
+            return lock, None
+
+        self._edit(conversation_id, drop_expired)
+
+    def finish_serving(self, conversation_id: str, ticket_number: int) -> None:
+        """Give up ticket `ticket_number`."""
+
+        def release(lock: Optional[TicketLock]) -> Tuple[Optional[TicketLock], None]:
+            if lock is not None:
+                lock.remove_ticket_for(ticket_number)
+            return lock, None
+
+        self._edit(conversation_id, release)
+
+    def cleanup(self, conversation_id: str, ticket_number: int) -> None:
+        """Give up ticket `ticket_number`; delete the lock in the same step when nobody else waits."""
+
+        def release_and_maybe_delete(lock: Optional[TicketLock]) -> Tuple[Optional[TicketLock], None]:
+            if lock is None:
+                return None, None
+            lock.remove_ticket_for(ticket_number)
+            return (lock if lock.is_someone_waiting() else None), None
+
+        self._edit(conversation_id, release_and_maybe_delete)

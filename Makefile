@@ -10,20 +10,24 @@ RASA := $(VENV)/bin/rasa
 INSTALLED := $(VENV)/.installed
 SPACY_MODEL := build/spacy-en-commonground/meta.json
 MODEL := models/commonground.tar.gz
+WEB_BUNDLE := web/dist/commonground-widget.js
+WEB_SOURCES := web/package.json web/package-lock.json web/build.mjs $(shell find web/src -type f 2>/dev/null)
 TRAINING_INPUTS := config.yml domain.yml $(shell find data/nlu data/rules data/stories -name '*.yml' 2>/dev/null) $(SPACY_MODEL)
 
 export RASA_PORT ?= 5005
 export ACTION_PORT ?= 5055
+export WEB_PORT ?= 8080
 export TF_CPP_MIN_LOG_LEVEL ?= 2
 export SQLALCHEMY_SILENCE_UBER_WARNING ?= 1
 export PYTHONDONTWRITEBYTECODE ?= 1
 
-.PHONY: help run shell test unit validate stories eval kb install clean
+.PHONY: help run shell test unit validate stories eval bench kb install web test-tools clean \
+	telegram-webhook erase retention
 
 help: ## List the targets
-	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-17s %s\n", $$1, $$2}'
 
-run: $(MODEL) kb ## Set up, train if needed, start the action server and Rasa (Ctrl-C stops both)
+run: $(MODEL) kb $(WEB_BUNDLE) ## Set up, train if needed, start the servers and the demo page (Ctrl-C stops all)
 	@scripts/run.sh
 
 shell: $(MODEL) kb ## Talk to the assistant in the terminal
@@ -31,7 +35,7 @@ shell: $(MODEL) kb ## Talk to the assistant in the terminal
 
 test: validate unit stories ## Set up, then run every test (what CI runs)
 
-unit: $(MODEL) kb ## pytest: unit, action and end-to-end tests
+unit: $(MODEL) kb $(WEB_BUNDLE) test-tools ## pytest: unit, action, end-to-end, channel and browser tests
 	$(PY) -m pytest
 
 validate: $(INSTALLED) ## Check the training data and domain for conflicts and warnings
@@ -44,8 +48,31 @@ eval: $(MODEL) ## Held-out NLU evaluation: accuracy, macro-F1, confusion matrix 
 	$(RASA) test nlu --model $(MODEL) --nlu tests/nlu/heldout.yml --out results/nlu
 	$(PY) scripts/nlu_report.py results/nlu
 
-kb: $(INSTALLED) ## Validate the knowledge base and load it into DATABASE_URL (no-op when unchanged)
+bench: $(MODEL) kb ## Benchmark against Rasa's starter bot; writes docs/benchmarks.md
+	$(PY) scripts/bench.py
+
+kb: $(INSTALLED) ## Migrate DATABASE_URL (Alembic) and load the knowledge base (no-op when unchanged)
 	$(PY) -m bot.knowledge.load
+
+web: $(WEB_BUNDLE) ## Build the website widget (npm) into web/dist/
+
+$(WEB_BUNDLE): $(WEB_SOURCES)
+	scripts/build-web.sh
+	@touch $@
+
+test-tools: ## Install what the tests drive: Debian's chromium and nginx (fails under CI=true if impossible)
+	@scripts/install-browser.sh
+	@scripts/install-nginx.sh
+
+telegram-webhook: $(INSTALLED) ## Register the Telegram webhook (TELEGRAM_TOKEN, TELEGRAM_SECRET_TOKEN, TELEGRAM_WEBHOOK_URL)
+	$(PY) -m bot.channels.telegram set-webhook
+
+erase: $(INSTALLED) ## Delete everything stored for one conversation: make erase ID=<conversation id>
+	@test -n "$(ID)" || { echo "usage: make erase ID=<conversation id>" >&2; exit 2; }
+	$(PY) -m bot.privacy erase "$(ID)"
+
+retention: $(INSTALLED) ## Delete conversations idle for more than RETENTION_DAYS (default 90)
+	$(PY) -m bot.privacy retention
 
 install: $(INSTALLED) ## Create the virtual environment with exactly pinned dependencies
 

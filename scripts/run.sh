@@ -60,14 +60,21 @@ fi
 pids+=($!)
 wait_for "http://localhost:$rasa_port/" "Rasa server" "${pids[1]}" 300
 
+web_port=${WEB_PORT:-8080}
+"$venv/bin/python" scripts/serve-web.py --port "$web_port" &
+pids+=($!)
+
 cat <<MSG
 
 Common Ground is running.
+  Website:   http://localhost:$web_port/demo/  (the demo page with the chat widget)
   REST:      curl -s localhost:$rasa_port/webhooks/rest/webhook -H 'Content-Type: application/json' \\
                -d '{"sender": "me", "message": "what is the difference between mediation and negotiation?"}'
   socket.io: http://localhost:$rasa_port/socket.io (events user_uttered / bot_uttered)
+  Slack:     http://localhost:$rasa_port/webhooks/slack/webhook    (when SLACK_TOKEN is set)
+  Telegram:  http://localhost:$rasa_port/webhooks/telegram/webhook (when TELEGRAM_TOKEN is set)
   Terminal:  make shell
-Press Ctrl-C to stop both servers.
+Press Ctrl-C to stop everything.
 MSG
 wait -n "${pids[@]}"
 echo "a server stopped; shutting down" >&2

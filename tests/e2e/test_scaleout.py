@@ -27,6 +27,7 @@ POSTGRES_URL = os.environ.get("SCALEOUT_POSTGRES_URL", DEFAULT_POSTGRES_URL)
 REDIS_URL = os.environ.get("SCALEOUT_REDIS_URL", DEFAULT_REDIS_URL)
 CONVERSATIONS = 20
 MAX_IN_FLIGHT = 10
+LOCK_CONVERSATIONS = 20
 TURN_TIMEOUT_S = 90
 RUN_TIMEOUT_S = 900
 
@@ -251,7 +252,7 @@ async def test_simultaneous_messages_of_one_conversation_are_handled_one_after_t
     """Two messages of one conversation sent at once to different replicas are processed in turn (Redis lock)."""
     run = f"scale-lock-{uuid.uuid4().hex[:8]}-"
     questions = {"what does a mediator do?": "mediator_role", "is mediation voluntary?": "voluntary_nature"}
-    senders = [f"{run}{n}" for n in range(5)]
+    senders = [f"{run}{n:02d}" for n in range(LOCK_CONVERSATIONS)]
     timeout = aiohttp.ClientTimeout(total=TURN_TIMEOUT_S)
 
     async def say(session: aiohttp.ClientSession, replica: int, sender: str, message: str) -> List[dict]:

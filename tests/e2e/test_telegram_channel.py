@@ -9,7 +9,6 @@ import random
 import subprocess
 import sys
 import threading
-from pathlib import Path
 from typing import Any, Dict, Iterator, List, Optional
 
 import pytest
@@ -18,7 +17,7 @@ from aiohttp import web
 
 from bot.channels.telegram import EDIT_NOTICE, SECRET_HEADER, TEXT_ONLY_NOTICE
 from bot.config import PROJECT_ROOT
-from tests.e2e.conftest import MODEL, Servers, free_port
+from tests.e2e.conftest import Servers, free_port, start_servers
 
 pytestmark = pytest.mark.e2e
 
@@ -100,25 +99,11 @@ def fake_telegram() -> Iterator[FakeTelegram]:
 @pytest.fixture(scope="module")
 def telegram_servers(tmp_path_factory: pytest.TempPathFactory, fake_telegram: FakeTelegram) -> Iterator[Servers]:
     """Both servers with the Telegram channel enabled and pointed at the fake Bot API (as the `servers` fixture)."""
-    if not MODEL.exists():
-        pytest.fail(f"{MODEL} is missing: run the tests through `make test`, which trains it first")
-    work = tmp_path_factory.mktemp("e2e-telegram")
-    rasa_port, action_port = free_port(), free_port()
-    env = {
-        **os.environ,
-        "RASA_PORT": str(rasa_port),
-        "ACTION_PORT": str(action_port),
-        "ACTION_ENDPOINT_URL": f"http://localhost:{action_port}/webhook",
-        "DATABASE_URL": f"sqlite:///{work / 'commonground.db'}",
-        "TF_CPP_MIN_LOG_LEVEL": "2",
-        "VENV": str(Path(sys.executable).parent.parent),
+    running = start_servers(tmp_path_factory.mktemp("e2e-telegram"), {
         "TELEGRAM_TOKEN": TOKEN,
         "TELEGRAM_SECRET_TOKEN": SECRET,
         "TELEGRAM_API_URL": fake_telegram.url,
-    }
-    subprocess.run([sys.executable, "-m", "bot.knowledge.load"], cwd=PROJECT_ROOT, env=env, check=True)
-    running = Servers(env=env, log=work / "servers.log", process=None)  # type: ignore[arg-type]
-    running.start()
+    })
     yield running
     running.stop()
 

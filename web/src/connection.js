@@ -5,6 +5,8 @@
 // because the server joins each new socket to the conversation's room on `session_request`.
 import { io } from "socket.io-client";
 
+const RETRY_DELAY_MS = 5000;
+
 export const STATE = { CONNECTING: "connecting", READY: "ready", OFFLINE: "offline" };
 
 export class Connection {
@@ -30,7 +32,7 @@ export class Connection {
       tryAllTransports: true,
       reconnection: true,
       reconnectionDelay: 1000,
-      reconnectionDelayMax: 5000,
+      reconnectionDelayMax: RETRY_DELAY_MS,
       timeout: 10000,
     });
     socket.on("connect", () => {
@@ -50,8 +52,15 @@ export class Connection {
     socket.on("error_message", (data) => {
       this.callbacks.onError(data && typeof data.error === "string" ? data.error : String(data));
     });
-    socket.on("disconnect", () => this.setState(STATE.OFFLINE));
-    socket.on("connect_error", () => this.setState(STATE.OFFLINE));
+    socket.on("disconnect", (reason) => {
+      this.setState(STATE.OFFLINE);
+      // socket.io reconnects by itself except after a disconnect the server asked for.
+      if (reason === "io server disconnect") this.retryLater(socket);
+    });
+    socket.on("connect_error", () => {
+      this.setState(STATE.OFFLINE);
+      if (!socket.active) this.retryLater(socket);
+    });
     socket.io.on("reconnect_attempt", () => {
       if (this.state !== STATE.READY) this.setState(STATE.OFFLINE);
     });
@@ -63,6 +72,13 @@ export class Connection {
     if (this.state !== STATE.READY || !this.socket) return false;
     this.socket.emit("user_uttered", { message, session_id: this.confirmedId || this.sessionId() });
     return true;
+  }
+
+  /** Connect `socket` again after the longest back-off delay (when socket.io won't by itself). */
+  retryLater(socket) {
+    setTimeout(() => {
+      if (this.socket === socket && !socket.connected) socket.connect();
+    }, RETRY_DELAY_MS);
   }
 
   /** Start a new conversation on a fresh socket. */

@@ -9,9 +9,8 @@ from datetime import datetime, timezone
 from typing import Any, List, Optional
 
 from sqlalchemy import Column, DateTime, Integer, String, Text, delete, select
-from sqlalchemy.orm import sessionmaker
 
-from bot.db import Base, default_session_factory
+from bot.db import Base, UsesDatabase
 
 MAX_NAME_CHARS = 100
 MAX_DESCRIPTION_CHARS = 1000
@@ -89,17 +88,8 @@ class ConsultationRequest:
     consented_at: datetime
 
 
-class ConsultationStore:
+class ConsultationStore(UsesDatabase):
     """Saves, reads and erases consultation requests; one session per call."""
-
-    def __init__(self, session_factory: Optional[sessionmaker] = None) -> None:
-        self._session_factory = session_factory
-
-    @property
-    def _sessions(self) -> sessionmaker:
-        if self._session_factory is None:
-            self._session_factory = default_session_factory()
-        return self._session_factory
 
     def save(self, request: ConsultationRequest) -> int:
         """Store a consented request; its id."""

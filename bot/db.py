@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from functools import lru_cache
 from pathlib import Path
+from typing import Optional
 
 from sqlalchemy import create_engine, event
 from sqlalchemy.engine import Engine
@@ -58,3 +59,16 @@ def create_schema(engine: Engine) -> None:
     with engine.begin() as connection:
         config.attributes["connection"] = connection
         command.upgrade(config, "head")
+
+
+class UsesDatabase:
+    """Base for classes that open a session per call; the session factory defaults to DATABASE_URL's."""
+
+    def __init__(self, session_factory: Optional[sessionmaker] = None) -> None:
+        self._session_factory = session_factory
+
+    @property
+    def _sessions(self) -> sessionmaker:
+        if self._session_factory is None:
+            self._session_factory = default_session_factory()
+        return self._session_factory

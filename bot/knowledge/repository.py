@@ -6,10 +6,9 @@ from dataclasses import dataclass
 from typing import Dict, Iterable, List, Optional, Tuple
 
 from sqlalchemy import select
-from sqlalchemy.orm import sessionmaker
 
 from bot.knowledge.content import Citation
-from bot.db import default_session_factory
+from bot.db import UsesDatabase
 from bot.knowledge.models import CitationRow, SourceParagraph, TopicRelation, TopicRow
 
 
@@ -33,17 +32,8 @@ class Topic:
     related: Tuple[RelatedTopic, ...]
 
 
-class KnowledgeRepository:
+class KnowledgeRepository(UsesDatabase):
     """Reads topics, titles and source paragraphs; one session per call."""
-
-    def __init__(self, session_factory: Optional[sessionmaker] = None) -> None:
-        self._session_factory = session_factory
-
-    @property
-    def _sessions(self) -> sessionmaker:
-        if self._session_factory is None:
-            self._session_factory = default_session_factory()
-        return self._session_factory
 
     def get_topic(self, topic_id: str) -> Optional[Topic]:
         """The topic with `topic_id`, or None when the knowledge base has no such topic."""

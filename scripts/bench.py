@@ -585,11 +585,13 @@ def table_rows(results: Mapping[str, Mapping[str, float]], levels: Sequence[int]
 def target_rows(results: Mapping[str, Mapping[str, float]]) -> List[Tuple[str, str, str, str, str]]:
     """(target, ours, starter, ratio, met) for every target."""
     ours, starter = results.get(OURS, {}), results.get(STARTER, {})
+    digits = {metric.key: metric.digits for metric in metrics([32, 8])}
     rows = []
     for target in TARGETS:
         r = ratio(ours.get(target.key), starter.get(target.key))
         verdict = "not measured" if r is None else ("met" if target.met(r) else "missed")
-        rows.append((target.label, fmt(ours.get(target.key), 1), fmt(starter.get(target.key), 1), fmt(r, 2), verdict))
+        shown = [fmt(bot.get(target.key), digits[target.key]) for bot in (ours, starter)]
+        rows.append((target.label, *shown, fmt(r, 2), verdict))
     return rows
 
 

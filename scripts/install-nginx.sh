@@ -6,7 +6,11 @@ set -euo pipefail
 
 nginx=${NGINX:-nginx}
 
-if command -v "$nginx" >/dev/null 2>&1; then
+have_nginx() {  # on PATH, or in /usr/sbin, which is not on a normal user's PATH on Debian
+  command -v "$nginx" >/dev/null 2>&1 || [ -x "/usr/sbin/$nginx" ]
+}
+
+if have_nginx; then
   exit 0
 fi
 
@@ -25,7 +29,7 @@ if [ "$(id -u)" = "0" ] && command -v apt-get >/dev/null 2>&1; then
     installed=1
   fi
   if [ -n "$made_policy" ]; then rm -f "$policy"; fi
-  if [ -n "$installed" ] && command -v "$nginx" >/dev/null 2>&1; then
+  if [ -n "$installed" ] && have_nginx; then
     exit 0
   fi
 fi

@@ -31,6 +31,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Dict, Iterator, List, Mapping, Optional, Sequence
 
+import redis
+from sqlalchemy import create_engine, text
+from sqlalchemy.engine import Engine, make_url
+from sqlalchemy.exc import SQLAlchemyError
+
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 MODEL = PROJECT_ROOT / "models" / "commonground.tar.gz"
 HOST = "127.0.0.1"
@@ -121,33 +126,33 @@ def missing_services(postgres_url: str, redis_url: str) -> List[str]:
     missing = []
     if nginx_binary() is None:
         missing.append("nginx is not installed (scripts/install-nginx.sh)")
+    engine = _admin_engine(postgres_url)
     try:
-        with contextlib.closing(_admin_engine(postgres_url).connect()):
+        with engine.connect():
             pass
-    except Exception as error:  # noqa: BLE001 - any connection failure means "unavailable"
-        missing.append(f"PostgreSQL at {postgres_url} is unavailable: {type(error).__name__}")
+    except SQLAlchemyError as error:
+        missing.append(f"no PostgreSQL at {postgres_url} ({type(error).__name__})")
+    finally:
+        engine.dispose()
+    client = _redis(redis_url)
     try:
-        _redis(redis_url).ping()
-    except Exception as error:  # noqa: BLE001 - any connection failure means "unavailable"
-        missing.append(f"Redis at {redis_url} is unavailable: {type(error).__name__}")
+        client.ping()
+    except redis.RedisError as error:
+        missing.append(f"no Redis at {redis_url} ({type(error).__name__})")
+    finally:
+        client.close()
     return missing
 
 
-def _admin_engine(postgres_url: str):  # type: ignore[no-untyped-def]
-    from sqlalchemy import create_engine
-
+def _admin_engine(postgres_url: str) -> Engine:
     return create_engine(postgres_url, future=True, isolation_level="AUTOCOMMIT", pool_pre_ping=True)
 
 
-def _redis(redis_url: str):  # type: ignore[no-untyped-def]
-    import redis
-
+def _redis(redis_url: str) -> "redis.Redis[bytes]":
     return redis.Redis.from_url(redis_url, socket_connect_timeout=2, socket_timeout=5)
 
 
 def _database_url(postgres_url: str, database: str) -> str:
-    from sqlalchemy.engine import make_url
-
     return make_url(postgres_url).set(database=database).render_as_string(hide_password=False)
 
 
@@ -321,8 +326,6 @@ def _stop_all(services: Sequence[Service]) -> None:
 @contextlib.contextmanager
 def _fresh_database(postgres_url: str) -> Iterator[str]:
     """A new, empty PostgreSQL database; dropped on exit. Yields its name."""
-    from sqlalchemy import text
-
     name = f"commonground_scale_{secrets.token_hex(4)}"
     engine = _admin_engine(postgres_url)
     with engine.connect() as connection:

@@ -89,7 +89,10 @@ class CommonGroundSocketIOInput(InputChannel):
 
     def blueprint(self, on_new_message: Callable[[UserMessage], Awaitable[Any]]) -> SocketBlueprint:
         """The socket.io server and its event handlers, mounted on the Rasa app."""
-        sio = AsyncServer(async_mode="sanic", cors_allowed_origins=self.cors_allowed_origins)
+        # CORS headers come from Rasa's --cors (sanic-cors) alone: two layers would send
+        # Access-Control-Allow-Origin twice and browsers reject long-polling. Origins are checked
+        # at connect time instead, which also covers WebSocket connections.
+        sio = AsyncServer(async_mode="sanic", cors_allowed_origins=[])
         self.sio = sio
         blueprint = SocketBlueprint(sio, self.socketio_path, "commonground_socketio", __name__)
         app_holder: Dict[str, Any] = {}
@@ -101,6 +104,10 @@ class CommonGroundSocketIOInput(InputChannel):
         @blueprint.route("/", methods=["GET"])
         async def health(_: Request) -> HTTPResponse:
             return response.json({"status": "ok"})
+
+        @sio.on("connect")
+        async def connect(sid: Text, environ: Dict[str, Any], auth: Optional[Dict] = None) -> bool:
+            return origin_allowed(environ.get("HTTP_ORIGIN"), self.cors_allowed_origins)
 
         @sio.on("session_request")
         async def session_request(sid: Text, data: Optional[Dict]) -> None:
@@ -140,6 +147,11 @@ def parse_origins(origins: Union[str, List[str]]) -> Union[str, List[str]]:
         return [str(origin).strip() for origin in origins if str(origin).strip()]
     values = [origin.strip() for origin in str(origins).split(",") if origin.strip()]
     return "*" if values in ([], ["*"]) else values
+
+
+def origin_allowed(origin: Optional[str], allowed: Union[str, List[str]]) -> bool:
+    """Whether a browser page from `origin` may connect (clients without an Origin header may)."""
+    return origin is None or allowed == "*" or origin in allowed
 
 
 def valid_session_id(data: Any) -> Optional[str]:

@@ -8,6 +8,7 @@ import pytest
 
 from bot.channels.guard import offered_payloads, screen_user_text
 from bot.channels.rest import validate_request
+from bot.channels.socketio import origin_allowed
 
 OFFERED = offered_payloads(
     [
@@ -64,3 +65,17 @@ def test_only_offered_payloads_pass_as_commands(typed: str, expected: str) -> No
 def test_request_validation(body: Any, problem: Optional[str]) -> None:
     """Each malformed webhook body is named precisely; valid ones pass."""
     assert validate_request(body) == problem
+
+
+@pytest.mark.parametrize(
+    "origin, allowed, expected",
+    [
+        (None, ["https://firm.example"], True),
+        ("https://firm.example", ["https://firm.example"], True),
+        ("https://evil.example", ["https://firm.example"], False),
+        ("https://evil.example", "*", True),
+    ],
+)
+def test_socketio_origin_check(origin: Optional[str], allowed: Any, expected: bool) -> None:
+    """Only configured origins may open a socket.io connection from a browser."""
+    assert origin_allowed(origin, allowed) is expected

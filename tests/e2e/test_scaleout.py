@@ -192,7 +192,7 @@ def cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ScaleOut]:
     """Two Rasa replicas and two action servers behind nginx, on a fresh PostgreSQL database and Redis."""
     missing = missing_services(POSTGRES_URL, REDIS_URL)
     if missing:
-        reason = "the scale-out test needs " + "; ".join(missing)
+        reason = "the scale-out test cannot run: " + "; ".join(missing)
         if os.environ.get("CI") == "true":
             pytest.fail(f"{reason} (CI=true, so this is a failure, not a skip)")
         pytest.skip(reason)

@@ -152,18 +152,17 @@ button:disabled { cursor: not-allowed; }
 .cg-action.cg-chosen { background: var(--cg-primary); color: var(--cg-on-primary); opacity: 1; }
 .cg-actions-options .cg-action { font-weight: 600; min-width: 64px; text-align: center; }
 
-.cg-safety {
-  border: 2px solid var(--cg-danger); background: var(--cg-danger-bg) !important;
-  border-radius: 10px !important;
+.cg-bot .cg-safety {
+  border: 2px solid var(--cg-danger); background: var(--cg-danger-bg); border-radius: 10px;
 }
 .cg-safety .cg-label { color: var(--cg-danger); }
 .cg-safety-icon {
   display: inline-grid; place-items: center; width: 20px; height: 20px; margin-right: 8px;
   border-radius: 50%; background: var(--cg-danger); color: #fff; font-size: 13px; font-weight: 800;
 }
-.cg-handoff {
-  border-left: 4px solid var(--cg-primary); background: var(--cg-primary-soft) !important;
-  border-radius: 6px 10px 10px 6px !important;
+.cg-bot .cg-handoff {
+  border: 1px solid var(--cg-primary-soft); border-left: 4px solid var(--cg-primary);
+  background: var(--cg-primary-soft); border-radius: 6px 10px 10px 6px;
 }
 .cg-handoff .cg-label { color: var(--cg-primary); }
 .cg-label {

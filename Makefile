@@ -22,7 +22,7 @@ export SQLALCHEMY_SILENCE_UBER_WARNING ?= 1
 export PYTHONDONTWRITEBYTECODE ?= 1
 
 .PHONY: help run shell test unit validate stories eval bench kb install web test-tools clean \
-	telegram-webhook erase retention
+	telegram-webhook erase retention scaleout
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-17s %s\n", $$1, $$2}'
@@ -66,6 +66,10 @@ test-tools: ## Install what the tests drive: Debian's chromium and nginx (fails 
 
 telegram-webhook: $(INSTALLED) ## Register the Telegram webhook (TELEGRAM_TOKEN, TELEGRAM_SECRET_TOKEN, TELEGRAM_WEBHOOK_URL)
 	$(PY) -m bot.channels.telegram set-webhook
+
+scaleout: $(MODEL) ## Run 2 Rasa + 2 action servers behind nginx on PostgreSQL and Redis (Ctrl-C stops)
+	@scripts/install-nginx.sh
+	$(PY) -m scripts.scaleout --rasa 2 --actions 2
 
 erase: $(INSTALLED) ## Delete everything stored for one conversation: make erase ID=<conversation id>
 	@test -n "$(ID)" || { echo "usage: make erase ID=<conversation id>" >&2; exit 2; }

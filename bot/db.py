@@ -6,8 +6,8 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Optional
 
-from sqlalchemy import create_engine, event
-from sqlalchemy.engine import Engine
+from sqlalchemy import create_engine, event, inspect
+from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.orm import declarative_base, sessionmaker
 
 from bot.config import PROJECT_ROOT, get_settings
@@ -58,7 +58,21 @@ def create_schema(engine: Engine) -> None:
     config.set_main_option("script_location", str(PROJECT_ROOT / "migrations"))
     with engine.begin() as connection:
         config.attributes["connection"] = connection
+        if _created_before_migrations(connection):
+            command.stamp(config, FIRST_REVISION)
         command.upgrade(config, "head")
+
+
+FIRST_REVISION = "2d7aca2aaef7"
+
+
+def _created_before_migrations(connection: Connection) -> bool:
+    """Whether the tables were made by `create_all` before the project used Alembic."""
+    from alembic.migration import MigrationContext
+
+    import_models()
+    unversioned = MigrationContext.configure(connection).get_current_revision() is None
+    return unversioned and set(Base.metadata.tables) <= set(inspect(connection).get_table_names())
 
 
 class UsesDatabase:

@@ -19,6 +19,7 @@ from rasa.shared.core.trackers import DialogueStateTracker
 from rasa.utils.endpoints import EndpointConfig
 from sqlalchemy.engine import make_url
 
+from bot import rasa_fixes
 from bot.config import get_settings
 from bot.lock_store import AtomicRedisLockStore
 
@@ -37,6 +38,7 @@ class ConfiguredSQLTrackerStore(SQLTrackerStore):
         event_broker: Optional[EventBroker] = None,
         **kwargs: Any,
     ) -> None:
+        rasa_fixes.install()  # the Rasa server builds its stores once per process, at start
         url = make_url(get_settings().tracker_store_url)
         if url.get_backend_name() == "sqlite" and url.database:
             Path(url.database).parent.mkdir(parents=True, exist_ok=True)
@@ -73,6 +75,7 @@ class ConfiguredLockStore:
     """A Redis lock store (atomic, bot/lock_store.py) when `LOCK_STORE_URL` is set, else the in-memory one."""
 
     def __new__(cls, endpoint_config: Optional[EndpointConfig] = None) -> Union[RedisLockStore, InMemoryLockStore]:  # type: ignore[misc]
+        rasa_fixes.install()  # the Rasa server builds its stores once per process, at start
         settings = get_settings()
         if not settings.lock_store_url:
             if settings.sanic_workers > 1:

@@ -58,3 +58,13 @@ def test_migrations_match_the_models(empty_database: Engine) -> None:
     with empty_database.connect() as connection:
         differences = compare_metadata(MigrationContext.configure(connection), Base.metadata)
     assert differences == []
+
+
+def test_database_created_before_migrations_is_adopted(tmp_path) -> None:
+    """A database made by `create_all` (before Alembic) is stamped, not re-created."""
+    engine = create_engine(f"sqlite:///{tmp_path / 'old.db'}", future=True)
+    import_models()
+    Base.metadata.create_all(engine)
+    create_schema(engine)
+    with engine.connect() as connection:
+        assert connection.execute(text("SELECT version_num FROM alembic_version")).scalar_one()

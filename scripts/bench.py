@@ -117,6 +117,7 @@ class Metric:
     key: str
     label: str
     digits: int
+    compared: bool = True
 
 
 @dataclass(frozen=True)
@@ -152,6 +153,7 @@ def metrics(levels: Sequence[int]) -> List[Metric]:
         Metric("rasa_processes", "Rasa server processes", 0),
         Metric("rss_idle_mib", "Rasa server RSS per process before the load (MiB)", 0),
         Metric("action_rss_mib", "action server RSS (MiB)", 0),
+        Metric("load_before", "machine load average (1 min) when the load started", 1, compared=False),
     ]
     for level in levels:
         rows += [
@@ -160,7 +162,7 @@ def metrics(levels: Sequence[int]) -> List[Metric]:
             Metric(f"p95_{level}", f"concurrency {level}: p95 latency (ms)", 0),
             Metric(f"p99_{level}", f"concurrency {level}: p99 latency (ms)", 0),
             Metric(f"messages_{level}", f"concurrency {level}: messages answered", 0),
-            Metric(f"errors_{level}", f"concurrency {level}: failed requests", 0),
+            Metric(f"errors_{level}", f"concurrency {level}: failed requests", 0, compared=False),
         ]
     return rows
 
@@ -466,11 +468,12 @@ def serve_and_measure(processes: Processes, name: str, launch: Launch, shape: Lo
         startup, rasa_startup = wait_until_replying(process, launched, url, log)
         say(f"  first REST reply after {startup:.1f} s (Rasa server alone: {rasa_startup:.1f} s)")
         idle = memory_figures(process.pid)["rss_per_process_mib"]
+        load_before = float(Path("/proc/loadavg").read_text().split()[0])
         run_tag = f"{'ours' if name == OURS else 'starter'}-{os.getpid()}"
         levels = asyncio.run(run_load(url, shape, run_tag))
         if process.poll() is not None:
             raise BenchError(f"the servers exited during the load\n{tail(log)}")
-        figures = {"startup_s": startup, "rasa_startup_s": rasa_startup, "rss_idle_mib": idle}
+        figures = {"startup_s": startup, "rasa_startup_s": rasa_startup, "rss_idle_mib": idle, "load_before": load_before}
         figures.update(memory_figures(process.pid))
         for level in levels:
             figures.update(level.figures())
@@ -577,7 +580,7 @@ def table_rows(results: Mapping[str, Mapping[str, float]], levels: Sequence[int]
     for metric in metrics(levels):
         if metric.key not in ours and metric.key not in starter:
             continue
-        r = ratio(ours.get(metric.key), starter.get(metric.key))
+        r = ratio(ours.get(metric.key), starter.get(metric.key)) if metric.compared else None
         rows.append((metric.label, fmt(ours.get(metric.key), metric.digits), fmt(starter.get(metric.key), metric.digits), fmt(r, 2)))
     return rows
 

@@ -215,7 +215,13 @@ async def test_conversations_spread_over_replicas_match_a_single_server(cluster:
     report(f"{CONVERSATIONS} conversations x 10 turns through nginx", f"{time.monotonic() - started:.1f} s")
 
     per_replica = Counter(turn.replica for turns in balanced.values() for turn in turns)
-    logged = Counter(cluster.upstream_counts()) - Counter(requests_before)
+    # nginx writes a request's log line after sending its response: wait (bounded) for the last ones.
+    deadline = time.monotonic() + 10
+    while True:
+        logged = Counter(cluster.upstream_counts()) - Counter(requests_before)
+        if sum(logged.values()) >= sum(per_replica.values()) or time.monotonic() > deadline:
+            break
+        time.sleep(0.2)
     actions = Counter(cluster.upstream_counts("actions.access.log")) - Counter(actions_before)
     on_both = [s for s, turns in balanced.items() if {t.replica for t in turns} == set(cluster.replica_addresses)]
     report("turns per Rasa replica (X-Upstream)", dict(per_replica))

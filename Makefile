@@ -49,7 +49,7 @@ eval: $(MODEL) ## Held-out NLU evaluation: accuracy, macro-F1, confusion matrix 
 	$(PY) scripts/nlu_report.py results/nlu
 
 bench: $(MODEL) kb ## Benchmark against Rasa's starter bot; writes docs/benchmarks.md
-	$(PY) scripts/bench.py
+	$(PY) scripts/bench.py $(BENCH_ARGS)
 
 kb: $(INSTALLED) ## Migrate DATABASE_URL (Alembic) and load the knowledge base (no-op when unchanged)
 	$(PY) -m bot.knowledge.load

@@ -666,6 +666,17 @@ for times and memory.
 
 {verdict}
 
+## How to run it
+
+- `make bench`: the full run above (about 10 minutes on an idle 2-core machine, longer on a busy
+  one); `make bench BENCH_ARGS=--quick` is a smoke run with small counts.
+- `BENCH_ARGS=--skip-train` serves `models/commonground.tar.gz` instead of training a fresh model.
+- `BENCH_ARGS="--workers 2"` runs our Rasa server with `SANIC_WORKERS=2` and the Redis lock store
+  (`LOCK_STORE_URL`, default `redis://127.0.0.1:6379/6`); `SANIC_WORKERS` and `LOCK_STORE_URL` set
+  in the environment pass through the same way. The starter bot always runs as shipped.
+- For experiments: `--only ours` (or `starter`) measures one bot, without ratios or targets, and
+  `--output PATH` writes the report somewhere other than this file.
+
 ## What differs between the two set-ups
 
 - **Common Ground** runs as `make run` does (`scripts/run.sh`): an action server (our custom

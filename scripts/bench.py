@@ -213,7 +213,9 @@ def _signal_group(pgid: int, signum: int) -> None:
         pass  # the group is already gone
 
 
-def run_timed(processes: Processes, what: str, command: Sequence[str], cwd: Path, env: Mapping[str, str], log: Path) -> float:
+def run_timed(
+    processes: Processes, what: str, command: Sequence[str], cwd: Path, env: Mapping[str, str], log: Path
+) -> float:
     """Run `command` to completion; its wall-clock seconds. Raises BenchError if it fails."""
     started = time.monotonic()
     process = processes.start(command, cwd, env, log)
@@ -538,10 +540,8 @@ def check_passthrough() -> None:
 
 def describe_machine(venv: Path) -> Dict[str, str]:
     """Cores, CPU model, memory, versions, date and load average, for the report."""
-    cpu = next(
-        (line.split(":", 1)[1].strip() for line in Path("/proc/cpuinfo").read_text().splitlines() if line.startswith("model name")),
-        "unknown",
-    )
+    cpuinfo = Path("/proc/cpuinfo").read_text().splitlines()
+    cpu = next((line.split(":", 1)[1].strip() for line in cpuinfo if line.startswith("model name")), "unknown")
     memory_gib = _proc_kib(Path("/proc/meminfo"), "MemTotal") / 1024 / 1024
     versions = subprocess.run(
         [str(venv / "bin" / "python"), "-c",
@@ -557,7 +557,7 @@ def describe_machine(venv: Path) -> Dict[str, str]:
         "rasa": versions[1],
         "sanic": versions[2],
         "load": " ".join(Path("/proc/loadavg").read_text().split()[:3]),
-        "settings": ", ".join(f"{key}={os.environ[key]}" for key in PASSTHROUGH if os.environ.get(key)) or "defaults (1 Sanic worker, in-memory lock store)",
+        "settings": ", ".join(f"{key}={os.environ[key]}" for key in PASSTHROUGH if os.environ.get(key)) or DEFAULTS,
     }
 
 
@@ -581,7 +581,8 @@ def table_rows(results: Mapping[str, Mapping[str, float]], levels: Sequence[int]
         if metric.key not in ours and metric.key not in starter:
             continue
         r = ratio(ours.get(metric.key), starter.get(metric.key)) if metric.compared else None
-        rows.append((metric.label, fmt(ours.get(metric.key), metric.digits), fmt(starter.get(metric.key), metric.digits), fmt(r, 2)))
+        shown = [fmt(bot.get(metric.key), metric.digits) for bot in (ours, starter)]
+        rows.append((metric.label, *shown, fmt(r, 2)))
     return rows
 
 
@@ -614,6 +615,7 @@ def plain_table(header: Sequence[str], rows: Sequence[Sequence[str]]) -> str:
     )
 
 
+DEFAULTS = "defaults (1 Sanic worker, in-memory lock store)"
 RESULT_HEADER = ("figure", OURS, STARTER, "ratio ours/starter")
 TARGET_HEADER = ("target", OURS, STARTER, "ratio", "verdict")
 
@@ -761,7 +763,8 @@ def benchmark(args: argparse.Namespace, processes: Processes, work: Path) -> Dic
             raise BenchError(f"{model} is missing: run `make {model.relative_to(ROOT)}` or drop --skip-train")
         launch = our_launch(work / "ours", venv, model)
         (work / "ours").mkdir()
-        subprocess.run([str(venv / "bin" / "python"), "-m", "bot.knowledge.load"], cwd=ROOT, env=dict(launch.env), check=True)
+        load_knowledge = (str(venv / "bin" / "python"), "-m", "bot.knowledge.load")
+        run_timed(processes, "loading the knowledge base", load_knowledge, ROOT, launch.env, work / "load-ours.log")
         ours.update(serve_and_measure(processes, OURS, launch, shape, work / "servers-ours.log"))
         results[OURS] = ours
 
@@ -770,11 +773,13 @@ def benchmark(args: argparse.Namespace, processes: Processes, work: Path) -> Dic
         starter.mkdir()
         env = starter_env(work)
         say(f"{STARTER}: rasa init --no-prompt (trains the starter model)")
-        figures = {"train_s": run_timed(processes, "rasa init", (rasa, "init", "--no-prompt", "--init-dir", str(starter)), starter, env, work / "init-starter.log")}
+        init = (rasa, "init", "--no-prompt", "--init-dir", str(starter))
+        figures = {"train_s": run_timed(processes, "rasa init", init, starter, env, work / "init-starter.log")}
         say(f"  initialised and trained in {figures['train_s']:.1f} s")
         if starter_uses_action_server(starter):
             say("  note: the starter's endpoints.yml names an action server; it is not started")
-        figures.update(serve_and_measure(processes, STARTER, starter_launch(starter, venv, env), shape, work / "server-starter.log"))
+        launch = starter_launch(starter, venv, env)
+        figures.update(serve_and_measure(processes, STARTER, launch, shape, work / "server-starter.log"))
         results[STARTER] = figures
     return results
 
@@ -795,8 +800,7 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
         say(f"benchmark on {machine['cores']} cores ({machine['cpu']}), load average {machine['load']}; "
             f"our settings: {machine['settings']}")
         results = benchmark(args, processes, work)
-    except BenchError as error:
-        processes.stop_all()
+    except (BenchError, subprocess.CalledProcessError) as error:
         print(f"error: {error}\nlogs kept in {work}", file=sys.stderr)
         return 1
     finally:

@@ -527,11 +527,12 @@ def starter_uses_action_server(starter: Path) -> bool:
     return any(line.startswith("action_endpoint:") for line in (starter / "endpoints.yml").read_text().splitlines())
 
 
-def check_passthrough() -> None:
-    """Refuse a lock store that is not on this machine's loopback interface."""
+def passthrough_problem() -> Optional[str]:
+    """Why the pass-through settings are refused (a lock store off this machine's loopback), or None."""
     url = os.environ.get("LOCK_STORE_URL")
     if url and urlsplit(url).hostname not in LOOPBACK_HOSTS:
-        raise BenchError(f"LOCK_STORE_URL must point at a loopback address, not {url!r}")
+        return f"LOCK_STORE_URL must point at a loopback address, not {url!r}"
+    return None
 
 
 # ---------------------------------------------------------------------------------------------
@@ -785,27 +786,33 @@ def benchmark(args: argparse.Namespace, processes: Processes, work: Path) -> Dic
 
 
 def main(argv: Optional[Sequence[str]] = None) -> int:
-    """Run the benchmark, print the figures, write the report; 1 if a step failed."""
+    """Run the benchmark, print the figures, write the report; 1 if a step failed, 2 for refused settings."""
     args = parse_args(argv)
     if args.workers:
         os.environ["SANIC_WORKERS"] = str(args.workers)
         os.environ.setdefault("LOCK_STORE_URL", DEFAULT_LOCK_STORE_URL)
+    problem = passthrough_problem()
+    if problem:
+        print(f"error: {problem}", file=sys.stderr)
+        return 2
     signal.signal(signal.SIGTERM, lambda signum, frame: sys.exit(128 + signum))  # run the cleanup below
     processes = Processes()
     work = Path(tempfile.mkdtemp(prefix="commonground-bench-"))
+    keep_logs = False
     try:
-        check_passthrough()
         venv = Path(os.environ.get("VENV", ROOT / ".venv")).resolve()
         machine = describe_machine(venv)
         say(f"benchmark on {machine['cores']} cores ({machine['cpu']}), load average {machine['load']}; "
             f"our settings: {machine['settings']}")
         results = benchmark(args, processes, work)
     except (BenchError, subprocess.CalledProcessError) as error:
+        keep_logs = True
         print(f"error: {error}\nlogs kept in {work}", file=sys.stderr)
         return 1
     finally:
         processes.stop_all()
-    shutil.rmtree(work, ignore_errors=True)
+        if not keep_logs:
+            shutil.rmtree(work, ignore_errors=True)
 
     shape = QUICK if args.quick else FULL
     say("")

@@ -18,6 +18,7 @@ class Settings:
     tracker_store_url: str
     lock_store_url: str
     sanic_workers: int
+    tracker_cache_conversations: int
     rate_limit_messages: int
     rate_limit_window_s: float
     retention_days: float
@@ -38,6 +39,7 @@ class Settings:
             tracker_store_url=env.get("TRACKER_STORE_URL") or f"sqlite:///{var_dir / 'tracker.db'}",
             lock_store_url=env.get("LOCK_STORE_URL", ""),
             sanic_workers=int(env.get("SANIC_WORKERS") or 1),
+            tracker_cache_conversations=int(env.get("TRACKER_CACHE_CONVERSATIONS") or 200),
             rate_limit_messages=int(env.get("RATE_LIMIT_MESSAGES") or 15),
             rate_limit_window_s=float(env.get("RATE_LIMIT_WINDOW_SECONDS") or 10),
             retention_days=float(env.get("RETENTION_DAYS") or 90),

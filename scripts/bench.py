@@ -84,13 +84,14 @@ class LoadShape:
     """How much load each concurrency level gets."""
 
     levels: Tuple[int, ...]
-    messages_per_level: int
-    max_seconds_per_level: float
+    messages_per_round: int
+    rounds: int
+    max_seconds_per_round: float
     warmup_conversations: int
 
     def conversations(self, concurrency: int) -> int:
-        """Conversations at one level: enough for the message budget, at least one per slot."""
-        return max(math.ceil(self.messages_per_level / len(CONVERSATION)), concurrency)
+        """Conversations in one round of a level: enough for the message budget, at least one per slot."""
+        return max(math.ceil(self.messages_per_round / len(CONVERSATION)), concurrency)
 
     def describe(self) -> str:
         """One paragraph for the report."""
@@ -98,16 +99,17 @@ class LoadShape:
             turns=len(CONVERSATION),
             texts="; ".join(f'"{text}"' for text in CONVERSATION),
             levels=", ".join(str(level) for level in self.levels),
+            rounds=self.rounds,
             conversations=", ".join(str(self.conversations(level)) for level in self.levels),
-            messages=", ".join(str(self.conversations(level) * len(CONVERSATION)) for level in self.levels),
-            seconds=f"{self.max_seconds_per_level:g}",
+            messages=", ".join(str(self.rounds * self.conversations(level) * len(CONVERSATION)) for level in self.levels),
+            seconds=f"{self.max_seconds_per_round:g}",
             warmup=self.warmup_conversations,
             timeout=REQUEST_TIMEOUT_S,
         )
 
 
-FULL = LoadShape(levels=(1, 8, 32), messages_per_level=320, max_seconds_per_level=120.0, warmup_conversations=4)
-QUICK = LoadShape(levels=(1, 8, 32), messages_per_level=40, max_seconds_per_level=20.0, warmup_conversations=1)
+FULL = LoadShape(levels=(1, 8, 32), messages_per_round=160, rounds=3, max_seconds_per_round=120.0, warmup_conversations=4)
+QUICK = LoadShape(levels=(1, 8, 32), messages_per_round=40, rounds=1, max_seconds_per_round=20.0, warmup_conversations=1)
 
 
 @dataclass(frozen=True)
@@ -381,6 +383,12 @@ class LevelResult:
             return self.latencies_ms[0] if self.latencies_ms else math.nan
         return statistics.quantiles(self.latencies_ms, n=100, method="inclusive")[q - 1]
 
+    def add(self, other: "LevelResult") -> None:
+        """Pool another round of the same level into this one."""
+        self.seconds += other.seconds
+        self.errors += other.errors
+        self.latencies_ms.extend(other.latencies_ms)
+
     def figures(self) -> Dict[str, float]:
         """This level's rows of the results table."""
         level = self.concurrency
@@ -429,21 +437,39 @@ async def drive_level(url: str, concurrency: int, conversations: int, max_second
     return result
 
 
-async def run_load(url: str, shape: LoadShape, run_tag: str) -> List[LevelResult]:
-    """Warm up, then every concurrency level in turn."""
-    await drive_level(url, 1, shape.warmup_conversations, shape.max_seconds_per_level, f"{run_tag}-warmup")
-    results = []
+async def run_load(urls: Mapping[str, str], shape: LoadShape) -> Dict[str, List[LevelResult]]:
+    """Warm every bot up, then each level in rounds, the bots taking turns and swapping order each round.
+
+    Interleaving spreads the machine's slow and fast moments over both bots, so their ratio moves
+    far less between runs than when one bot is measured minutes after the other.
+    """
+    tag = str(os.getpid())
+    for name, url in urls.items():
+        await drive_level(url, 1, shape.warmup_conversations, shape.max_seconds_per_round, f"{short(name)}-{tag}-warmup")
+    results: Dict[str, List[LevelResult]] = {name: [] for name in urls}
     for level in shape.levels:
-        result = await drive_level(
-            url, level, shape.conversations(level), shape.max_seconds_per_level, f"{run_tag}-c{level}"
-        )
-        say(
-            f"  concurrency {level:>2}: {result.throughput:6.1f} messages/s, p50 {result.percentile(50):6.0f} ms, "
-            f"p95 {result.percentile(95):6.0f} ms, p99 {result.percentile(99):6.0f} ms "
-            f"({len(result.latencies_ms)} answered, {result.errors} failed, {result.seconds:.0f} s)"
-        )
-        results.append(result)
+        pooled = {name: LevelResult(level) for name in urls}
+        for round_number in range(shape.rounds):
+            order = list(urls) if round_number % 2 == 0 else list(reversed(list(urls)))
+            for name in order:
+                one_round = await drive_level(
+                    urls[name], level, shape.conversations(level), shape.max_seconds_per_round,
+                    f"{short(name)}-{tag}-c{level}-r{round_number}",
+                )
+                pooled[name].add(one_round)
+        for name, result in pooled.items():
+            say(
+                f"  {name}, concurrency {level:>2}: {result.throughput:6.1f} messages/s, p50 {result.percentile(50):6.0f} ms, "
+                f"p95 {result.percentile(95):6.0f} ms, p99 {result.percentile(99):6.0f} ms "
+                f"({len(result.latencies_ms)} answered, {result.errors} failed, {result.seconds:.0f} s)"
+            )
+            results[name].append(result)
     return results
+
+
+def short(name: str) -> str:
+    """A bot's name in sender ids."""
+    return "ours" if name == OURS else "starter"
 
 
 # ---------------------------------------------------------------------------------------------
@@ -460,32 +486,44 @@ class Launch:
     port: int
 
 
-def serve_and_measure(processes: Processes, name: str, launch: Launch, shape: LoadShape, log: Path) -> Dict[str, float]:
-    """Start the servers, time the start-up, drive the load, read the memory, stop the servers."""
+@dataclass
+class RunningBot:
+    """One bot's servers, up and answering."""
+
+    name: str
+    process: "subprocess.Popen[bytes]"
+    url: str
+    log: Path
+    figures: Dict[str, float]
+
+
+def start_bot(processes: Processes, name: str, launch: Launch, log: Path) -> RunningBot:
+    """Start one bot's servers and time them until the first REST reply."""
     url = f"http://127.0.0.1:{launch.port}{WEBHOOK_PATH}"
     say(f"{name}: starting the servers")
     launched = time.monotonic()
     process = processes.start(launch.command, launch.cwd, launch.env, log)
-    try:
-        startup, rasa_startup = wait_until_replying(process, launched, url, log)
-        say(f"  first REST reply after {startup:.1f} s (Rasa server alone: {rasa_startup:.1f} s)")
-        idle = memory_figures(process.pid)["rss_per_process_mib"]
-        load_before = float(Path("/proc/loadavg").read_text().split()[0])
-        run_tag = f"{'ours' if name == OURS else 'starter'}-{os.getpid()}"
-        levels = asyncio.run(run_load(url, shape, run_tag))
-        if process.poll() is not None:
-            raise BenchError(f"the servers exited during the load\n{tail(log)}")
-        figures = {"startup_s": startup, "rasa_startup_s": rasa_startup, "rss_idle_mib": idle, "load_before": load_before}
-        figures.update(memory_figures(process.pid))
-        for level in levels:
-            figures.update(level.figures())
+    startup, rasa_startup = wait_until_replying(process, launched, url, log)
+    say(f"  first REST reply after {startup:.1f} s (Rasa server alone: {rasa_startup:.1f} s)")
+    idle = memory_figures(process.pid)["rss_per_process_mib"]
+    return RunningBot(name, process, url, log, {"startup_s": startup, "rasa_startup_s": rasa_startup, "rss_idle_mib": idle})
+
+
+def measure_load(bots: Sequence[RunningBot], shape: LoadShape) -> None:
+    """Drive the load on the running bots, then read their memory; figures go into each bot."""
+    load_before = float(Path("/proc/loadavg").read_text().split()[0])
+    levels = asyncio.run(run_load({bot.name: bot.url for bot in bots}, shape))
+    for bot in bots:
+        if bot.process.poll() is not None:
+            raise BenchError(f"{bot.name}: the servers exited during the load\n{tail(bot.log)}")
+        bot.figures["load_before"] = load_before
+        bot.figures.update(memory_figures(bot.process.pid))
+        for level in levels[bot.name]:
+            bot.figures.update(level.figures())
         say(
-            f"  Rasa server after the load: {figures['rss_per_process_mib']:.0f} MiB RSS per process, "
-            f"{figures['rasa_processes']:.0f} process(es)"
+            f"  {bot.name} after the load: {bot.figures['rss_per_process_mib']:.0f} MiB RSS per process, "
+            f"{bot.figures['rasa_processes']:.0f} process(es)"
         )
-        return figures
-    finally:
-        processes.stop(process)
 
 
 def our_launch(work: Path, venv: Path, model: Path) -> Launch:
@@ -623,11 +661,14 @@ TARGET_HEADER = ("target", OURS, STARTER, "ratio", "verdict")
 LOAD_SHAPE_TEXT = (
     "Each simulated user has the same {turns}-message conversation over the REST channel "
     "(`POST /webhooks/rest/webhook`): {texts}. A conversation sends each message after the reply to "
-    "the previous one; concurrency is the number of conversations in flight at once. Levels {levels} "
-    "ran {conversations} conversations ({messages} messages), each level stopping early after {seconds} s. "
-    "A warm-up of {warmup} conversation(s) ran first and is not counted. Every conversation has a new "
-    "sender id. Latency is from sending a request to having read the whole reply, on one aiohttp client "
-    "in the same machine (timeout {timeout} s); throughput is answered messages per second of the level's "
+    "the previous one; concurrency is the number of conversations in flight at once. Both bots are up "
+    "at the same time and take turns: each level runs in {rounds} round(s) per bot, alternating the bots "
+    "and swapping which goes first every round, so a slow or fast spell of the shared machine falls on "
+    "both. A round of levels {levels} is {conversations} conversations, {messages} messages per bot "
+    "over all rounds; a round stops early after {seconds} s. A warm-up of {warmup} conversation(s) per "
+    "bot ran first and is not counted. Every conversation has a new sender id. Latency is from sending "
+    "a request to having read the whole reply, on one aiohttp client in the same machine (timeout "
+    "{timeout} s), pooled over the rounds; throughput is answered messages per second of the rounds' "
     "wall-clock time."
 )
 
@@ -744,11 +785,12 @@ def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
 
 
 def benchmark(args: argparse.Namespace, processes: Processes, work: Path) -> Dict[str, Dict[str, float]]:
-    """Measure the selected bots; their figures by bot name."""
+    """Train, start and load the selected bots; their figures by bot name."""
     venv = Path(os.environ.get("VENV", ROOT / ".venv")).resolve()
     rasa = str(venv / "bin" / "rasa")
     shape = QUICK if args.quick else FULL
-    results: Dict[str, Dict[str, float]] = {}
+    trained: Dict[str, Dict[str, float]] = {}
+    launches: Dict[str, Tuple[Launch, Path]] = {}
 
     if args.only != "starter":
         ours: Dict[str, float] = {}
@@ -766,8 +808,7 @@ def benchmark(args: argparse.Namespace, processes: Processes, work: Path) -> Dic
         (work / "ours").mkdir()
         load_knowledge = (str(venv / "bin" / "python"), "-m", "bot.knowledge.load")
         run_timed(processes, "loading the knowledge base", load_knowledge, ROOT, launch.env, work / "load-ours.log")
-        ours.update(serve_and_measure(processes, OURS, launch, shape, work / "servers-ours.log"))
-        results[OURS] = ours
+        trained[OURS], launches[OURS] = ours, (launch, work / "servers-ours.log")
 
     if args.only != "ours":
         starter = work / "starter"
@@ -775,14 +816,20 @@ def benchmark(args: argparse.Namespace, processes: Processes, work: Path) -> Dic
         env = starter_env(work)
         say(f"{STARTER}: rasa init --no-prompt (trains the starter model)")
         init = (rasa, "init", "--no-prompt", "--init-dir", str(starter))
-        figures = {"train_s": run_timed(processes, "rasa init", init, starter, env, work / "init-starter.log")}
-        say(f"  initialised and trained in {figures['train_s']:.1f} s")
+        trained[STARTER] = {"train_s": run_timed(processes, "rasa init", init, starter, env, work / "init-starter.log")}
+        say(f"  initialised and trained in {trained[STARTER]['train_s']:.1f} s")
         if starter_uses_action_server(starter):
             say("  note: the starter's endpoints.yml names an action server; it is not started")
-        launch = starter_launch(starter, venv, env)
-        figures.update(serve_and_measure(processes, STARTER, launch, shape, work / "server-starter.log"))
-        results[STARTER] = figures
-    return results
+        launches[STARTER] = (starter_launch(starter, venv, env), work / "server-starter.log")
+
+    # One bot at a time starts (start-up is timed), then both serve while the load alternates.
+    bots = [start_bot(processes, name, launch, log) for name, (launch, log) in launches.items()]
+    try:
+        measure_load(bots, shape)
+    finally:
+        for bot in bots:
+            processes.stop(bot.process)
+    return {bot.name: {**trained[bot.name], **bot.figures} for bot in bots}
 
 
 def main(argv: Optional[Sequence[str]] = None) -> int:

@@ -2,11 +2,21 @@
 
 from __future__ import annotations
 
-from typing import Dict, List
+import gc
+from typing import Dict, Iterator, List
 
 import pytest
 
+from bot.channels import inbound
 from bot.channels.inbound import MAX_MESSAGE_CHARS, SenderRateLimiter, handle_text, prepare_text
+
+
+@pytest.fixture(autouse=True)
+def keep_test_objects_collectable(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    """handle_text freezes the server's loaded objects once; the test process itself stays unfrozen."""
+    monkeypatch.setattr(inbound, "_loaded_objects_frozen", True)
+    yield
+    gc.unfreeze()
 
 
 @pytest.mark.parametrize(
@@ -69,3 +79,16 @@ async def test_long_message_is_cut_with_a_note_and_floods_are_answered() -> None
     flooded = await run_handle("again", 1, limiter)
     assert flooded["dispatched"] == []
     assert "faster than I can answer" in flooded["replies"][0]["text"]
+
+
+async def test_loaded_objects_leave_full_collections_after_the_first_message(monkeypatch: pytest.MonkeyPatch) -> None:
+    """After the first message, what the process had loaded is no longer walked by garbage collections."""
+    monkeypatch.setattr(inbound, "_loaded_objects_frozen", False)
+    gc.unfreeze()
+    loaded_model = {"weights": [[0.5] * 4]}
+    await run_handle("hello", 1, SenderRateLimiter(limit=5, window_s=10))
+    assert gc.get_freeze_count() > 0
+    assert not any(tracked is loaded_model for tracked in gc.get_objects())
+    frozen = gc.get_freeze_count()
+    await run_handle("again", 1, SenderRateLimiter(limit=5, window_s=10))
+    assert gc.get_freeze_count() == frozen  # once per process, not per message

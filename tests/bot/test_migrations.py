@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-import os
-import socket
-import uuid
 from typing import Iterator
 
 import pytest
@@ -14,15 +11,9 @@ from sqlalchemy import create_engine, inspect, text
 from sqlalchemy.engine import Engine
 
 from bot.db import Base, create_schema, import_models
+from tests.conftest import fresh_postgres_database
 
 TABLES = {"kb_source_paragraphs", "kb_topics", "kb_citations", "kb_topic_relations", "kb_content_version", "consultation_requests"}
-
-
-def postgres_available() -> bool:
-    """Whether PostgreSQL answers on 127.0.0.1:5432."""
-    with socket.socket() as probe:
-        probe.settimeout(0.5)
-        return probe.connect_ex(("127.0.0.1", 5432)) == 0
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])
@@ -31,22 +22,12 @@ def empty_database(request: pytest.FixtureRequest, tmp_path) -> Iterator[Engine]
     if request.param == "sqlite":
         yield create_engine(f"sqlite:///{tmp_path / 'migrate.db'}", future=True)
         return
-    if not postgres_available():
-        if os.environ.get("CI") == "true":
-            pytest.fail("PostgreSQL is not running on 127.0.0.1:5432 (required under CI=true)")
-        pytest.skip("PostgreSQL is not running on 127.0.0.1:5432")
-    name = f"commonground_migrate_{uuid.uuid4().hex[:8]}"
-    admin = create_engine("postgresql://postgres@127.0.0.1:5432/postgres", future=True, isolation_level="AUTOCOMMIT")
-    with admin.connect() as connection:
-        connection.execute(text(f'CREATE DATABASE "{name}"'))
-    engine = create_engine(f"postgresql://postgres@127.0.0.1:5432/{name}", future=True)
-    try:
-        yield engine
-    finally:
-        engine.dispose()
-        with admin.connect() as connection:
-            connection.execute(text(f'DROP DATABASE "{name}"'))
-        admin.dispose()
+    with fresh_postgres_database("commonground_migrate") as url:
+        engine = create_engine(url, future=True)
+        try:
+            yield engine
+        finally:
+            engine.dispose()
 
 
 def test_migrations_match_the_models(empty_database: Engine) -> None:

@@ -733,6 +733,8 @@ for times and memory.
   action is commented out, so no action server), the in-memory tracker store, and `rasa run` with its
   own `credentials.yml` (REST enabled). Its training time is the `rasa init` run, which trains the
   model with an empty cache.
+- Both bots' servers are up together while the load alternates between them; the one not being
+  driven sits idle. Start-up is timed one bot at a time, before any load.
 - RSS counts every page a process has mapped; PSS splits pages shared between processes (Sanic
   workers fork from one parent), so with several workers PSS is the fairer total.
 """

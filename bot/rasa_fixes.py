@@ -24,10 +24,10 @@ from collections import OrderedDict
 from functools import lru_cache
 from typing import Any, Dict, List, Optional, Tuple, Type
 
+import dask.core
 from jsonschema import validators
 from jsonschema.exceptions import best_match
 from jsonschema.protocols import Validator
-import dask.core
 from rasa.core.actions.action import RemoteAction
 from rasa.engine.exceptions import GraphRunError
 from rasa.engine.graph import GraphSchema
@@ -139,11 +139,11 @@ def run_graph(
 ) -> Dict[str, Any]:
     """Rasa's `DaskGraphRunner.run` (same graph, inputs, results and errors) on dask's reference scheduler."""
     run_targets = targets if targets else self._graph_schema.target_names
-    run_graph = self._build_dask_graph(_pruned_schema(self, tuple(run_targets)))
+    dask_graph = self._build_dask_graph(_pruned_schema(self, tuple(run_targets)))
     if inputs:
-        self._add_inputs_to_graph(inputs, run_graph)
+        self._add_inputs_to_graph(inputs, dask_graph)
     try:
-        return dict(dask.core.get(run_graph, list(run_targets)))
+        return dict(dask.core.get(dask_graph, list(run_targets)))
     except RuntimeError as error:
         raise GraphRunError("Error running runner.") from error
 

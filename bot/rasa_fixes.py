@@ -61,24 +61,28 @@ def _event_key(event: Any) -> str:
     return json.dumps(event, sort_keys=True)
 
 
-def _known_valid(result: Dict[str, Any]) -> bool:
+def _event_keys(result: Any) -> Optional[List[str]]:
+    """The canonical texts of a response's events; None when `result` is not an object with an event list."""
+    if not isinstance(result, dict) or not isinstance(result.get("events", []), list):
+        return None
+    return [_event_key(event) for event in result.get("events", [])]
+
+
+def _known_valid(result: Dict[str, Any], event_keys: List[str]) -> bool:
     """Whether `result` is valid judging by events seen valid before, checking only the rest anew.
 
     Exact because the schema checks each event on its own (`items`) and apart from the other keys
     (`properties`): the response with its events replaced by none is valid exactly when the rest is.
     """
-    if not isinstance(result, dict) or not isinstance(result.get("events", []), list):
-        return False
-    events = result.get("events", [])
-    if not all(_event_key(event) in _VALID_EVENTS for event in events):
+    if not all(key in _VALID_EVENTS for key in event_keys):
         return False
     return action_response_validator().is_valid({**result, "events": []})
 
 
-def _remember_valid_events(result: Dict[str, Any]) -> None:
+def _remember_valid_events(event_keys: List[str]) -> None:
     """Note the events of a response that passed the full check."""
-    for event in result.get("events", []):
-        _VALID_EVENTS[_event_key(event)] = None
+    for key in event_keys:
+        _VALID_EVENTS[key] = None
     while len(_VALID_EVENTS) > MAX_REMEMBERED_EVENTS:
         _VALID_EVENTS.popitem(last=False)
 
@@ -89,13 +93,14 @@ def validate_action_result(_action: RemoteAction, result: Dict[str, Any]) -> boo
     Events already seen valid (the same slot set again, say) are not checked against the ~25 event
     schemas again.
     """
-    if _known_valid(result):
+    event_keys = _event_keys(result)
+    if event_keys is not None and _known_valid(result, event_keys):
         return True
     error = best_match(action_response_validator().iter_errors(result))
     if error is not None:
         error.message += INVALID_RESPONSE_HINT
         raise error
-    _remember_valid_events(result)
+    _remember_valid_events(event_keys or [])
     return True
 
 

@@ -84,8 +84,8 @@ $(INSTALLED): requirements.txt scripts/find-python.sh
 	@scripts/install.sh "$(VENV)"
 	@touch $@
 
-$(SPACY_MODEL): $(INSTALLED) bot/nlp/pipeline.py bot/nlp/vocabulary.py
-	$(PY) -m bot.nlp.pipeline build/spacy-en-commonground
+$(SPACY_MODEL): $(INSTALLED) bot/understanding/pipeline.py bot/understanding/vocabulary.py
+	$(PY) -m bot.understanding.pipeline build/spacy-en-commonground
 
 $(MODEL): $(INSTALLED) $(TRAINING_INPUTS)
 	$(RASA) train --fixed-model-name commonground --out models

@@ -11,7 +11,7 @@ from rasa_sdk.executor import CollectingDispatcher
 from actions.base import EventType, KnowledgeAction
 from bot.messages import message
 from bot.replies import answer_payload, answer_text, fallback_payload
-from bot.topics import SITUATION_TOPICS, STARTER_TOPICS, resolve_topic
+from bot.understanding.topics import SITUATION_TOPICS, STARTER_TOPICS, resolve_topic
 
 
 class ActionExplainTopic(KnowledgeAction):

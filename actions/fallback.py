@@ -10,7 +10,7 @@ from rasa_sdk.executor import CollectingDispatcher
 from actions.base import EventType, KnowledgeAction
 from bot.messages import message
 from bot.replies import fallback_payload
-from bot.topics import suggest_topics
+from bot.understanding.topics import suggest_topics
 
 
 class ActionSuggestTopics(KnowledgeAction):

@@ -10,7 +10,7 @@ from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
 from actions.base import EventType
-from bot.facts import asks_what_to_do, facts_in_message, merge_facts
+from bot.understanding.facts import asks_what_to_do, facts_in_message, merge_facts
 from bot.recommend import FACTS, next_question, recommend
 from bot.recommendation_text import recommendation_payload, recommendation_text
 

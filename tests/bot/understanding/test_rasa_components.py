@@ -7,7 +7,7 @@ from typing import List, Optional
 import pytest
 from rasa.shared.nlu.training_data.message import Message
 
-from bot.nlp.rasa_components import AdviceRequestOverride, SafetyOverride
+from bot.understanding.rasa_components import AdviceRequestOverride, SafetyOverride
 
 
 def classified(text: str, intent: str, runner_up: str = "greet") -> Message:

@@ -14,9 +14,9 @@ from rasa.nlu.utils.spacy_utils import SpacyModel
 from rasa.shared.nlu.constants import ENTITIES, INTENT, INTENT_RANKING_KEY, TEXT
 from rasa.shared.nlu.training_data.message import Message
 
-from bot.facts import is_advice_request
-from bot.language import looks_non_english
-from bot.safety import safety_signals
+from bot.understanding.facts import is_advice_request
+from bot.understanding.language import looks_non_english
+from bot.understanding.safety import safety_signals
 
 SAFETY_INTENT = "safety"
 RECOMMEND_INTENT = "recommend_process"
@@ -89,7 +89,7 @@ class LanguageGuard(_StatelessOverride):
 
 @DefaultV1Recipe.register(DefaultV1Recipe.ComponentType.INTENT_CLASSIFIER, is_trainable=False)
 class AdviceRequestOverride(_StatelessOverride):
-    """A situation described together with "what should I do?" starts a recommendation (bot/facts.py)."""
+    """A situation described together with "what should I do?" starts a recommendation (bot/understanding/facts.py)."""
 
     def process(self, messages: List[Message]) -> List[Message]:
         """Promote `recommend_process` over a situation intent when the message asks what to do."""

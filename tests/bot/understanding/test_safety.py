@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from bot.safety import is_safety_concern
+from bot.understanding.safety import is_safety_concern
 
 IN_DANGER = [
     "he threatened to hurt me",

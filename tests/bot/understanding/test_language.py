@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from bot.language import looks_non_english
+from bot.understanding.language import looks_non_english
 
 
 @pytest.mark.parametrize(

@@ -9,8 +9,8 @@ import pytest
 import spacy
 from spacy.language import Language
 
-from bot.nlp.pipeline import build_pipeline, save_pipeline
-from bot.nlp.vocabulary import ENTITY_TERMS, canonical_value
+from bot.understanding.pipeline import build_pipeline, save_pipeline
+from bot.understanding.vocabulary import ENTITY_TERMS, canonical_value
 
 
 @pytest.fixture(scope="module")

@@ -6,7 +6,7 @@ from typing import Dict, Optional
 
 import pytest
 
-from bot.facts import asks_what_to_do, facts_in_message, facts_in_text, merge_facts
+from bot.understanding.facts import asks_what_to_do, facts_in_message, facts_in_text, merge_facts
 from bot.recommend import UNSURE
 
 

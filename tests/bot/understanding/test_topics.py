@@ -6,7 +6,7 @@ from typing import List, Optional
 
 import pytest
 
-from bot.topics import STARTER_TOPICS, resolve_topic, suggest_topics
+from bot.understanding.topics import STARTER_TOPICS, resolve_topic, suggest_topics
 
 
 @pytest.mark.parametrize(

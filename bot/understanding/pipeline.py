@@ -9,7 +9,7 @@ import spacy
 from spacy.language import Language
 
 from bot.config import get_settings
-from bot.nlp.vocabulary import ruler_patterns
+from bot.understanding.vocabulary import ruler_patterns
 
 PIPELINE_NAME = "en_commonground"
 PIPELINE_VERSION = "1.0.0"

@@ -6,8 +6,8 @@ import re
 from typing import Dict, Iterable, Mapping, Optional, Pattern, Sequence, Tuple
 
 from bot.recommend import UNSURE, FactValue
-from bot.safety import is_safety_concern
-from bot.topics import SITUATION_TOPICS
+from bot.understanding.safety import is_safety_concern
+from bot.understanding.topics import SITUATION_TOPICS
 
 # Intents that state a fact on their own.
 INTENT_FACTS: Mapping[str, Tuple[str, bool]] = {

@@ -1,1 +1,0 @@
-"""The spaCy pipeline Rasa loads, and the small Rasa components that read it."""

@@ -1,0 +1,1 @@
+"""Understanding messages: the spaCy pipeline, our Rasa NLU components, safety, language, facts and topics."""

@@ -21,7 +21,7 @@ export TF_CPP_MIN_LOG_LEVEL ?= 2
 export SQLALCHEMY_SILENCE_UBER_WARNING ?= 1
 export PYTHONDONTWRITEBYTECODE ?= 1
 
-.PHONY: help run shell test unit validate stories eval bench kb install web test-tools clean \
+.PHONY: help run shell test unit validate stories eval cv bench kb install web test-tools clean \
 	telegram-webhook erase retention scaleout
 
 help: ## List the targets
@@ -44,9 +44,12 @@ validate: $(INSTALLED) ## Check the training data and domain for conflicts and w
 stories: $(MODEL) kb ## Run the test stories against the trained model
 	$(RASA) test core --model $(MODEL) --stories tests/stories --out results/stories --fail-on-prediction-errors --no-plot
 
-eval: $(MODEL) ## Held-out NLU evaluation: accuracy, macro-F1, confusion matrix image
-	$(RASA) test nlu --model $(MODEL) --nlu tests/nlu/heldout.yml --out results/nlu
-	$(PY) scripts/nlu_report.py results/nlu
+eval: $(MODEL) ## Understanding figures on the report sets of tests/nlu/ (MISSES=1 lists every miss, DEV=1 the tuning sets)
+	$(PY) scripts/evaluate.py $(if $(MISSES),--misses) $(if $(DEV),--dev)
+
+cv: $(INSTALLED) ## 5-fold cross-validation of the intent classifier on the training data (several minutes)
+	$(RASA) test nlu --nlu data/nlu --config config.yml --cross-validation --folds 5 --out results/cv
+	$(PY) scripts/nlu_report.py results/cv
 
 bench: $(MODEL) kb ## Benchmark against Rasa's starter bot; writes docs/benchmarks.md
 	$(PY) scripts/bench.py $(BENCH_ARGS)

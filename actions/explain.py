@@ -10,8 +10,8 @@ from rasa_sdk.executor import CollectingDispatcher
 
 from actions.base import EventType, KnowledgeAction
 from bot.messages import message
-from bot.replies import answer_payload, answer_text, fallback_payload
-from bot.understanding.topics import SITUATION_TOPICS, STARTER_TOPICS, resolve_topic
+from bot.replies import answer_payload, answer_text, fallback_payload, not_covered_payload
+from bot.understanding.topics import SITUATION_TOPICS, STARTER_TOPICS, related_topics, resolve_topic
 
 
 class ActionExplainTopic(KnowledgeAction):
@@ -54,4 +54,23 @@ class ActionExplainMore(KnowledgeAction):
             dispatcher.utter_message(text=message("more_about_what"), json_message=fallback_payload(titles.items()))
             return []
         dispatcher.utter_message(text=answer_text(topic, detailed=True), json_message=answer_payload(topic, detailed=True))
+        return []
+
+
+class ActionExplainNotCovered(KnowledgeAction):
+    """Says plainly that the firm's guide doesn't cover a question, and offers a person and nearby topics."""
+
+    def name(self) -> Text:
+        """Action name used in the domain and rules."""
+        return "action_explain_not_covered"
+
+    async def respond(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[Text, Any]) -> List[EventType]:
+        """Offer a hand-over and up to three covered topics related to the question."""
+        ranking = tracker.latest_message.get("intent_ranking") or []
+        processes = list(tracker.get_latest_entity_values("process"))
+        topic_ids = related_topics(ranking, processes, self.repository.topic_ids())
+        titles = self.repository.titles(topic_ids)
+        related = [(topic_id, titles[topic_id]) for topic_id in topic_ids if topic_id in titles]
+        text = message("not_covered" if related else "not_covered_no_topics")
+        dispatcher.utter_message(text=text, json_message=not_covered_payload(related))
         return []

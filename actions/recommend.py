@@ -22,15 +22,16 @@ def known_facts(tracker: Tracker) -> Dict[str, Any]:
     return {fact: tracker.get_slot(fact) for fact in FACTS if tracker.get_slot(fact) is not None}
 
 
-def user_messages_since_last_recommendation(tracker: Tracker) -> List[Tuple[Optional[str], str]]:
-    """(intent, text) of every user message after the last recommendation, oldest first."""
-    messages: List[Tuple[Optional[str], str]] = []
+def user_messages_since_last_recommendation(tracker: Tracker) -> List[Tuple[Optional[str], str, Dict[str, float]]]:
+    """(intent, text, scope scores) of every user message after the last recommendation, oldest first."""
+    messages: List[Tuple[Optional[str], str, Dict[str, float]]] = []
     for event in reversed(tracker.events):
         if event.get("event") == "action" and event.get("name") == RECOMMEND_ACTION:
             break
         if event.get("event") == "user":
-            intent = (event.get("parse_data") or {}).get("intent") or {}
-            messages.append((intent.get("name"), event.get("text") or ""))
+            parse_data = event.get("parse_data") or {}
+            intent = parse_data.get("intent") or {}
+            messages.append((intent.get("name"), event.get("text") or "", parse_data.get("scope") or {}))
     return list(reversed(messages))
 
 
@@ -77,7 +78,8 @@ class ValidateRecommendationForm(FormValidationAction):
         """Set every fact the latest message states, then request the next one (or finish)."""
         requested = tracker.get_slot("requested_slot")
         intent = tracker.get_intent_of_latest_message(skip_fallback_intent=False)
-        found = facts_in_message(intent, tracker.latest_message.get("text") or "", requested if requested in FACTS else None)
+        latest = tracker.latest_message
+        found = facts_in_message(intent, latest.get("text") or "", requested if requested in FACTS else None, latest.get("scope"))
         events: List[EventType] = [SlotSet(fact, value) for fact, value in found.items()]
         tracker.add_slots(events)
         next_slot = await self.next_requested_slot(dispatcher, tracker, domain)
@@ -105,9 +107,11 @@ class ActionRecommendIfAsked(Action):
 
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> List[EventType]:
         """Recommend (safety decides: court) when the user asked for a course of action."""
-        ranking = tracker.latest_message.get("intent_ranking") or []
+        latest = tracker.latest_message
+        ranking = latest.get("intent_ranking") or []
         runner_up = ranking[1]["name"] if len(ranking) > 1 else None
-        if not (asks_what_to_do(tracker.latest_message.get("text") or "") or runner_up == "recommend_process"):
+        also_asked = (latest.get("arbiter") or {}).get("asks_recommendation") or runner_up == "recommend_process"
+        if not (also_asked or asks_what_to_do(latest.get("text") or "")):
             return [SlotSet("safety", True)]
         facts = {**known_facts(tracker), "safety": True}
         return [SlotSet("safety", True)] + recommendation_events(dispatcher, facts)
@@ -123,7 +127,7 @@ class ActionNoteFact(Action):
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> List[EventType]:
         """Remember the fact and offer to suggest a process."""
         intent = tracker.get_intent_of_latest_message()
-        found = facts_in_message(intent, tracker.latest_message.get("text") or "")
+        found = facts_in_message(intent, tracker.latest_message.get("text") or "", scores=tracker.latest_message.get("scope"))
         dispatcher.utter_message(response="utter_offer_recommendation")
         return [SlotSet(fact, value) for fact, value in found.items()] + [SlotSet("recommendation_offered", True)]
 

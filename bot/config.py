@@ -28,6 +28,8 @@ class Settings:
     firm_name: str
     firm_contact: str
     emergency_number: str
+    # The same number without English words around it, for safety replies in other languages.
+    emergency_number_plain: str
 
     @classmethod
     def from_env(cls, env: Optional[Mapping[str, str]] = None) -> "Settings":
@@ -56,6 +58,7 @@ class Settings:
             firm_name=env.get("FIRM_NAME", "the firm"),
             firm_contact=env.get("FIRM_CONTACT", "the contact details on the firm's website"),
             emergency_number=env.get("EMERGENCY_NUMBER", "your local emergency number (112 in Europe, 911 in the US)"),
+            emergency_number_plain=env.get("EMERGENCY_NUMBER", "112 / 911"),
         )
 
 

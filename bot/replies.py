@@ -1,4 +1,4 @@
-"""Builds the reply contract's JSON payloads (kinds `answer`, `fallback`) from knowledge-base topics."""
+"""Builds the reply contract's JSON payloads (kinds `answer`, `fallback`, `not_covered`) from knowledge-base topics."""
 
 from __future__ import annotations
 
@@ -57,6 +57,18 @@ def fallback_payload(suggested_titles: Sequence[tuple]) -> Payload:
         "suggestions": [
             {"topic": topic_id, "title": title, "payload": topic_payload(topic_id)}
             for topic_id, title in list(suggested_titles)[:MAX_SUGGESTIONS]
+        ],
+        "follow_ups": [dict(TALK_TO_PERSON)],
+    }
+
+
+def not_covered_payload(related_titles: Sequence[tuple]) -> Payload:
+    """The `not_covered` payload: a person at the firm first, then up to three topics the guide covers."""
+    return {
+        "kind": "not_covered",
+        "related": [
+            {"topic": topic_id, "title": title, "payload": topic_payload(topic_id)}
+            for topic_id, title in list(related_titles)[:MAX_SUGGESTIONS]
         ],
         "follow_ups": [dict(TALK_TO_PERSON)],
     }

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any, Iterable, Mapping, Optional, Set
 
-PAYLOAD_LISTS = ("follow_ups", "suggestions", "options")
+PAYLOAD_LISTS = ("follow_ups", "suggestions", "options", "related")
 
 
 def payloads_in_bot_message(data: Mapping[str, Any]) -> Set[str]:

@@ -45,7 +45,7 @@ MAX_CONTEXT_ELEMENTS = 10
 MAX_BLOCKS = 50
 
 # Payload lists rendered as buttons, in display order; Rasa's own `buttons` come last.
-BUTTON_LISTS = ("options", "suggestions", "follow_ups")
+BUTTON_LISTS = ("options", "suggestions", "follow_ups", "related")
 SOURCE_LINE = "{paragraph}: “{quote}”"
 ACTION_ID = "commonground_choice_{index}"
 ELLIPSIS = "…"

@@ -18,6 +18,9 @@ _PARAGRAPH_LINE = re.compile(r"^(P\d+)\.\s+(.+)$")
 _TOPIC_ID = re.compile(r"^[a-z][a-z0-9_]*$")
 _SENTENCE_END = re.compile(r"[.!?](?=\s|$)")
 _REQUIRED_FIELDS = ("id", "title", "short", "more", "citations")
+# An answer that opens with a verdict is right for one wording of a question and wrong for its
+# negation ("is mediation voluntary?" / "am I obliged to attend?"): answers lead with the fact.
+_VERDICT_OPENING = re.compile(r"^(?:yes|no|yeah|yep|nope|correct|right|true|false|exactly|indeed|not at all)\b", re.IGNORECASE)
 
 
 class KnowledgeContentError(ValueError):
@@ -118,6 +121,9 @@ def _validate_entry(origin: str, entry: Any, paragraphs: Mapping[str, str]) -> T
             f"{name}: short answer has {sentences} sentences, expected "
             f"{MIN_SHORT_SENTENCES}-{MAX_SHORT_SENTENCES}"
         )
+    for field_name in ("short", "more"):
+        if _VERDICT_OPENING.match(normalise_space(str(entry[field_name]))):
+            problems.append(f"{name}: the {field_name} answer opens with a yes/no verdict; lead with the fact instead")
     related = entry.get("related") or []
     if not isinstance(related, list) or not all(isinstance(item, str) for item in related):
         problems.append(f"{name}: 'related' must be a list of topic ids")

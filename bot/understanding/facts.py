@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from typing import Dict, Iterable, Mapping, Optional, Pattern, Sequence, Tuple
+from typing import Any, Dict, Iterable, Mapping, Optional, Pattern, Sequence, Tuple
 
 from bot.recommend import UNSURE, FactValue
 from bot.understanding.safety import is_safety_concern
@@ -74,9 +74,36 @@ def facts_in_text(text: str) -> Dict[str, bool]:
     return found
 
 
-def facts_in_message(intent: Optional[str], text: str, requested: Optional[str] = None) -> Dict[str, FactValue]:
-    """Facts evident in one user message; `requested` is the fact the bot just asked about."""
+# A learned fact (bot/understanding/scope.py) counts only this sure: a wrong fact changes the
+# process, so below it the recommendation form asks instead (tuned on tests/nlu/dev/dev_facts.yml).
+LEARNED_FACT_THRESHOLD = 0.8
+
+
+def learned_facts(scores: Optional[Mapping[str, float]], threshold: float = LEARNED_FACT_THRESHOLD) -> Dict[str, bool]:
+    """Facts the message's fact classifiers are sure of; a fact both values claim is left out."""
+    found: Dict[str, bool] = {}
+    conflicting = set()
+    for name, probability in (scores or {}).items():
+        if not name.startswith("fact:") or probability < threshold:
+            continue
+        fact, _, value = name[len("fact:"):].partition("=")
+        if fact in found:
+            conflicting.add(fact)
+        found[fact] = value == "true"
+    return {fact: value for fact, value in found.items() if fact not in conflicting}
+
+
+def facts_in_message(
+    intent: Optional[str], text: str, requested: Optional[str] = None, scores: Optional[Mapping[str, float]] = None
+) -> Dict[str, FactValue]:
+    """Facts evident in one user message; `requested` is the fact the bot just asked about.
+
+    The wording's cues come first, then what the fact classifiers learned (`scores`, the message's
+    `scope`), then the intent's own fact, then the answer to the question asked.
+    """
     found: Dict[str, FactValue] = dict(facts_in_text(text))
+    for fact, value in learned_facts(scores).items():
+        found.setdefault(fact, value)
     if intent in INTENT_FACTS:
         fact, value = INTENT_FACTS[intent]
         found[fact] = value
@@ -85,11 +112,11 @@ def facts_in_message(intent: Optional[str], text: str, requested: Optional[str] 
     return found
 
 
-def merge_facts(known: Mapping[str, FactValue], messages: Iterable[Tuple[Optional[str], str]]) -> Dict[str, FactValue]:
-    """`known` updated with what each (intent, text) message states, later messages winning."""
+def merge_facts(known: Mapping[str, FactValue], messages: Iterable[Sequence[Any]]) -> Dict[str, FactValue]:
+    """`known` updated with what each (intent, text[, scores]) message states, later messages winning."""
     merged: Dict[str, FactValue] = dict(known)
-    for intent, text in messages:
-        merged.update(facts_in_message(intent, text))
+    for intent, text, *scores in messages:
+        merged.update(facts_in_message(intent, text, scores=scores[0] if scores else None))
     return merged
 
 

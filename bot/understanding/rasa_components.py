@@ -1,8 +1,11 @@
-"""Rasa NLU components that adapt our spaCy pipeline and safety rules to Rasa's graph."""
+"""Rasa NLU components: canonical entities, the second-opinion classifiers and the arbiter."""
 
 from __future__ import annotations
 
+import logging
 from typing import Any, Dict, List, Optional, Text
+
+import joblib
 
 from rasa.engine.graph import ExecutionContext, GraphComponent
 from rasa.engine.recipes.default_recipe import DefaultV1Recipe
@@ -13,14 +16,19 @@ from rasa.nlu.extractors.spacy_entity_extractor import SpacyEntityExtractor
 from rasa.nlu.utils.spacy_utils import SpacyModel
 from rasa.shared.nlu.constants import ENTITIES, INTENT, INTENT_RANKING_KEY, TEXT
 from rasa.shared.nlu.training_data.message import Message
+from rasa.shared.nlu.training_data.training_data import TrainingData
 
-from bot.understanding.facts import is_advice_request
-from bot.understanding.language import looks_non_english
+logger = logging.getLogger(__name__)
+
+from bot.understanding.arbiter import Thresholds, arbitrate
+from bot.understanding.facts import asks_what_to_do
+from bot.understanding.language import detect_language
 from bot.understanding.safety import safety_signals
+from bot.understanding.scope import ScopeModel
 
-SAFETY_INTENT = "safety"
-RECOMMEND_INTENT = "recommend_process"
-NON_ENGLISH_INTENT = "non_english"
+SCOPE_KEY = "scope"
+ARBITER_KEY = "arbiter"
+LANGUAGE_KEY = "language"
 
 
 def _promote(message: Message, intent_name: str) -> None:
@@ -59,59 +67,110 @@ class CanonicalEntityExtractor(SpacyEntityExtractor):
         return messages
 
 
-class _StatelessOverride(GraphComponent):
-    """A rule applied after the classifier; it has no state and nothing to train."""
+@DefaultV1Recipe.register(DefaultV1Recipe.ComponentType.INTENT_CLASSIFIER, is_trainable=True)
+class ScopeClassifier(GraphComponent):
+    """Trains and applies the second-opinion classifiers of bot/understanding/scope.py."""
+
+    MODEL_FILE = "scope.joblib"
+
+    @staticmethod
+    def get_default_config() -> Dict[Text, Any]:
+        """The random seed, so training is repeatable."""
+        return {"random_seed": 42}
+
+    def __init__(self, config: Dict[Text, Any], model_storage: ModelStorage, resource: Resource, model: Optional[ScopeModel] = None) -> None:
+        self._config = config
+        self._model_storage = model_storage
+        self._resource = resource
+        self._model = model
 
     @classmethod
     def create(
-        cls,
-        config: Dict[Text, Any],
-        model_storage: ModelStorage,
-        resource: Resource,
-        execution_context: ExecutionContext,
-    ) -> "_StatelessOverride":
-        """Create the component."""
-        return cls()
+        cls, config: Dict[Text, Any], model_storage: ModelStorage, resource: Resource, execution_context: ExecutionContext
+    ) -> "ScopeClassifier":
+        """An untrained component."""
+        return cls(config, model_storage, resource)
+
+    @classmethod
+    def load(
+        cls, config: Dict[Text, Any], model_storage: ModelStorage, resource: Resource, execution_context: ExecutionContext, **kwargs: Any
+    ) -> "ScopeClassifier":
+        """The component with the classifiers trained with the model."""
+        try:
+            with model_storage.read_from(resource) as directory:
+                model = joblib.load(directory / cls.MODEL_FILE)
+        except (ValueError, FileNotFoundError):
+            logger.warning("the scope classifiers were not found in the model; every message counts as in scope")
+            model = None
+        return cls(config, model_storage, resource, model)
+
+    def train(self, training_data: TrainingData) -> Resource:
+        """Fit the classifiers on the intent examples and store them with the model."""
+        examples = [(example.get(TEXT), example.get(INTENT)) for example in training_data.intent_examples]
+        self._model = ScopeModel.train(examples, seed=int(self._config["random_seed"]))
+        with self._model_storage.write_to(self._resource) as directory:
+            joblib.dump(self._model, directory / self.MODEL_FILE)
+        return self._resource
+
+    def process_training_data(self, training_data: TrainingData) -> TrainingData:
+        """Nothing to add to the training data."""
+        return training_data
+
+    def process(self, messages: List[Message]) -> List[Message]:
+        """Add each task's probability as `scope`."""
+        if self._model is None:
+            return messages
+        texts = [message.get(TEXT) or "" for message in messages]
+        for message, scores in zip(messages, self._model.scores(texts)):
+            message.set(SCOPE_KEY, scores, add_to_output=True)
+        return messages
 
 
 @DefaultV1Recipe.register(DefaultV1Recipe.ComponentType.INTENT_CLASSIFIER, is_trainable=False)
-class LanguageGuard(_StatelessOverride):
-    """A message clearly not in English gets the `non_english` intent (and a polite note)."""
+class MessageArbiter(GraphComponent):
+    """Sets the intent the assistant acts on (bot/understanding/arbiter.py), keeping the ranking below it."""
+
+    @staticmethod
+    def get_default_config() -> Dict[Text, Any]:
+        """Thresholds; config.yml sets the tuned values."""
+        defaults = Thresholds()
+        return {name: getattr(defaults, name) for name in Thresholds.__dataclass_fields__}
+
+    def __init__(self, thresholds: Thresholds) -> None:
+        self._thresholds = thresholds
+
+    @classmethod
+    def create(
+        cls, config: Dict[Text, Any], model_storage: ModelStorage, resource: Resource, execution_context: ExecutionContext
+    ) -> "MessageArbiter":
+        """The arbiter with the configured thresholds."""
+        fields = Thresholds.__dataclass_fields__
+        return cls(Thresholds(**{name: float(value) for name, value in config.items() if name in fields}))
 
     def process(self, messages: List[Message]) -> List[Message]:
-        """Promote `non_english` for text in another script or with foreign function words."""
+        """Decide each message's intent; typed payloads ("/intent") are left to the payload guard."""
         for message in messages:
             text = message.get(TEXT) or ""
-            if not text.startswith("/") and looks_non_english(text):
-                _promote(message, NON_ENGLISH_INTENT)
-        return messages
-
-
-@DefaultV1Recipe.register(DefaultV1Recipe.ComponentType.INTENT_CLASSIFIER, is_trainable=False)
-class AdviceRequestOverride(_StatelessOverride):
-    """A situation described together with "what should I do?" starts a recommendation (bot/understanding/facts.py)."""
-
-    def process(self, messages: List[Message]) -> List[Message]:
-        """Promote `recommend_process` over a situation intent when the message asks what to do."""
-        for message in messages:
-            predicted: Optional[Dict[str, Any]] = message.get(INTENT) or {}
-            ranked = [item.get("name") for item in message.get(INTENT_RANKING_KEY) or []]
-            if is_advice_request(predicted.get("name"), ranked, message.get(TEXT) or ""):
-                _promote(message, RECOMMEND_INTENT)
-        return messages
-
-
-@DefaultV1Recipe.register(DefaultV1Recipe.ComponentType.INTENT_CLASSIFIER, is_trainable=False)
-class SafetyOverride(_StatelessOverride):
-    """Makes `safety` the intent whenever a message signals danger, whatever else it asks."""
-
-    def process(self, messages: List[Message]) -> List[Message]:
-        """Put `safety` first, keeping the classifier's ranking below it."""
-        for message in messages:
-            text = message.get(TEXT)
-            if not text or text.startswith("/") or not safety_signals(text):
+            if not text.strip() or text.startswith("/"):
                 continue
-            predicted: Optional[Dict[str, Any]] = message.get(INTENT)
-            if not (predicted and predicted.get("name") == SAFETY_INTENT):
-                _promote(message, SAFETY_INTENT)
+            predicted: Dict[str, Any] = message.get(INTENT) or {}
+            language = detect_language(text)
+            verdict = arbitrate(
+                predicted.get("name"),
+                float(predicted.get("confidence") or 0.0),
+                message.get(SCOPE_KEY) or {},
+                danger=bool(safety_signals(text)),
+                non_english=language != "en",
+                asks_what_to_do=asks_what_to_do(text),
+                thresholds=self._thresholds,
+            )
+            message.set(LANGUAGE_KEY, language, add_to_output=True)
+            asks_recommendation = (message.get(SCOPE_KEY) or {}).get("asks_recommendation", 0.0) >= self._thresholds.recommendation
+            message.set(
+                ARBITER_KEY,
+                {"intent": predicted.get("name"), "reason": verdict.reason, "asks_recommendation": asks_recommendation},
+                add_to_output=True,
+            )
+            if verdict.intent and verdict.intent != predicted.get("name"):
+                _promote(message, verdict.intent)
         return messages

@@ -1,38 +1,230 @@
-"""Recognises messages that suggest someone may be in danger, so safety comes before process talk."""
+"""Recognises messages that suggest someone may be in danger, so safety comes before process talk.
+
+English patterns need a person in them: a weapon, "unsafe" or "in danger" count only when someone
+has or uses the weapon or someone is unsafe (so "safe deposit box", "best knife for onions",
+"is my account in danger of being closed" and "violence in video games" are not alarms). Danger
+phrased in Spanish, French, German, Italian, Portuguese, Dutch or Polish is caught by each
+language's own patterns (natural phrasings of "hits me", "threatens to kill me", "I'm afraid of
+him", "I'm not safe", "he has a gun", "wants to hurt the children", "I want to die" ...).
+"""
 
 from __future__ import annotations
 
 import re
-from typing import List, Pattern
+from typing import Dict, List, Optional, Pattern, Sequence
 
-_TARGET = r"(?:me|us|my (?:kids?|children|child|son|daughter|baby|family|mum|mom|dad)|the (?:kids|children|baby))"
-_HARM_VERB = r"(?:hit|hits|hitting|beat|beats|beating|beaten|punch\w*|slap\w*|kick(?:ed|s|ing)?|chok\w*|strangl\w*|shov\w*|attack(?:ed|s|ing)?|assault\w*|hurt(?:s|ing)?|harm(?:ed|s|ing)?|stab\w*|shoot|shot|rap(?:e|ed))"
+ENGLISH = "en"
+
+_PERSON = (
+    r"(?:he|she|they|him|her|them|my (?:ex|partner|husband|wife|boyfriend|girlfriend|father|mother|dad|mum|mom|"
+    r"son|daughter|brother|sister|neighbou?r|landlord|tenant|flatmate|roommate|boss|employer|colleague|stepfather|"
+    r"stepmother|ex-\w+|former \w+)|the (?:other side|other party|father|mother|neighbou?r|landlord|man|woman|guy))"
+)
+_TARGET = (
+    r"(?:me|us|my (?:kids?|children|child|son|daughter|baby|family|mum|mom|dad|partner|wife|husband|sister|brother)"
+    r"|the (?:kids|children|baby|child))"
+)
+_VICTIM = rf"(?:i|we|{_TARGET}|my life|our lives|my (?:kids'?|children'?s?) lives)"
+_HARM_VERB = (
+    r"(?:hit|hits|hitting|beat|beats|beating|beaten|punch\w*|slap\w*|kick(?:ed|s|ing)?|chok\w*|strangl\w*|shov\w*"
+    r"|attack(?:ed|s|ing)?|assault\w*|hurt(?:s|ing)?|harm(?:ed|s|ing)?|stab\w*|shoot|shot|rap(?:e|ed)|molest\w*|abus(?:e|es|ed|ing))"
+)
+# Everyday phrasings that share a harm verb and a target: "shoot me an email", "hit me up",
+# "kicked me out", "beat me to it", "beat us at chess".
+_NOT_HARM = r"(?!\s+(?:a|an|up|out|off|to it|at|back a|with your)\b)"
 _LEGAL_THREAT = r"(?:court|legal|a lawsuit|lawyers?|solicitors?|eviction|evicting|the police|action)"
+_WEAPON = r"(?:a |an |his |her |their |the )?(?:gun|guns|knife|knives|weapon|weapons|firearm|firearms|pistol|rifle|shotgun|machete|axe)"
 
-SAFETY_PATTERNS: List[Pattern[str]] = [
-    re.compile(rf"\b{_HARM_VERB}\s+{_TARGET}\b"),
-    re.compile(rf"\bthreat\w*\s+(?:{_TARGET}\s+)?(?:to\s+)?(?:kill|hurt|harm|hit|beat|attack|shoot|stab|burn)\b"),
-    re.compile(rf"\bthreaten(?:ed|ing|s)?\s+{_TARGET}\b(?!\s+with\s+{_LEGAL_THREAT})(?!\s+(?:to|that)\s+(?:sue|evict|take|go|call|report|fire|sack|cut|stop|leave|keep|withhold))"),
+ENGLISH_PATTERNS: List[Pattern[str]] = [
+    re.compile(rf"\b{_HARM_VERB}\s+{_TARGET}\b{_NOT_HARM}"),
+    re.compile(rf"\bthreat\w*\s+(?:{_TARGET}\s+)?(?:to\s+|that (?:he|she|they)(?:'ll| will| would)\s+)?(?:(?:kill|hurt|harm|hit|beat|attack|shoot|stab|strangle|rape)\s+(?:{_TARGET}|him|her|them|himself|herself|themselves|myself|you|someone|everyone)|burn (?:the|our|my) (?:house|flat|home|car)|take (?:my|the) (?:kids|children) and disappear)\b"),
+    re.compile(rf"\bthreaten(?:ed|ing|s)?\s+{_TARGET}\b(?!\s+with\s+{_LEGAL_THREAT})(?!\s+(?:to|that)\s+(?:sue|evict|take|go|call|report|fire|sack|cut|stop|leave|keep|withhold|raise|end|charge|bill|tell|post|sell|close|cancel))"),
+    re.compile(rf"\bthreaten(?:ed|ing|s)?\s+{_TARGET}\s+with\s+{_WEAPON}\b"),
     re.compile(rf"\bkill(?:ed|s)?\s+(?:{_TARGET}|him|her|myself|himself|herself)\b"),
-    re.compile(r"\b(?:death|physical) threats?\b"),
-    re.compile(r"\b(?:violent|violence|abus(?:e|ed|es|ing|ive|er)|stalk\w*|harass\w* me|restraining order|protective order|protection order|non-molestation order)\b"),
-    re.compile(r"\b(?:weapons?|guns?|knife|knives|firearms?)\b"),
-    re.compile(r"\b(?:fear|afraid|scared|frightened|terrified|worried)\s+for\s+(?:my|our|the kids'?|the children'?s?|my (?:kids'?|children'?s?))\s+(?:life|lives|safety|wellbeing)\b"),
-    re.compile(r"\b(?:afraid|scared|frightened|terrified)\s+(?:of\s+)?(?:him|her|them|my ex|what (?:he|she|they)(?:'ll| will| might| could| would)?)\b"),
-    re.compile(r"\b(?:don'?t|do not|dont|doesn'?t|does not|no longer|never)\s+feel\s+safe\b"),
-    re.compile(r"\b(?:not|isn'?t|aren'?t|unsafe|isnt|arent)\s+safe\s+(?:with|around|at home|near)\b"),
-    re.compile(r"\b(?:unsafe|in danger|endangered|my safety)\b"),
-    re.compile(r"\bfollow(?:s|ed|ing)?\s+me\s+(?:home|around|everywhere|to work)\b"),
-    re.compile(r"\b(?:suicid\w*|kill myself|end my life|hurt myself|self[- ]harm\w*)\b"),
+    re.compile(r"\b(?:death|physical|violent) threats?\b|\bthreat\w* (?:of )?(?:violence|death)\b|\bthreatening (?:messages|texts|calls|voicemails|me)\b"),
+    re.compile(rf"\b(?:threw|throws|throwing|thrown) (?:a |an |the |his |her )?(?:\w+ )?(?:\w+ )?at {_TARGET}\b|\bbroke (?:my|his|her|our) (?:arm|nose|jaw|ribs?|wrist|finger|leg|tooth|teeth)\b"),
+    re.compile(rf"\b(?:locked|locks|locking) {_TARGET} (?:in|up|inside)\b|\b(?:won'?t|doesn'?t|didn'?t) let (?:me|us) (?:leave|out of the house)\b"),
+    re.compile(rf"\b(?:push\w*|shov\w*|threw|thrown) {_TARGET} (?:down|over|against|to the (?:ground|floor)|into (?:a|the) (?:wall|door|table))\b"),
+    # Violence and abuse by or against a person, not as a topic ("violence in video games").
+    re.compile(r"\b(?:domestic|family|physical|sexual|intimate partner) (?:violence|abuse)\b|\b(?:child|elder|emotional|psychological|verbal) abuse\b"),
+    re.compile(rf"\b{_PERSON}(?:'s| is| was| gets| got| has been| had been| can be| became| becomes| turned| turns| seems?)\s+(?:\w+ )?(?:violent|abusive|dangerous|aggressive and violent)\b"),
+    re.compile(rf"\b(?:violent|abusive)\s+(?:towards?|to|with)\s+{_TARGET}\b|\babusive (?:ex|partner|husband|wife|boyfriend|girlfriend|father|mother|parent|relationship|marriage|home)\b"),
+    re.compile(r"\b(?:there (?:has|have) been|history of|afraid of|scared of|fear of|escape|escaped|fleeing|fled) (?:\w+ )?(?:violence|abuse)\b|\babuser\b"),
+    re.compile(r"\b(?:stalk(?:s|ed|ing)? (?:me|us|my)|stalker|(?:is|been|keeps|kept|started) stalking)\b"),
+    re.compile(r"\b(?:harass\w* (?:me|us|my (?:kids|children|family))|restraining order|protective order|protection order|non-molestation order)\b"),
+    # Weapons only in someone's hands.
+    re.compile(rf"\b(?:{_PERSON}|someone|somebody)(?: \w+)?(?:\s+|(?='))(?:'s got|'ve got|has got|has|had|have|got|owns|keeps|kept|carries|carried|pulled|pulls|waved|waves|brandished|grabbed|grabs|took|takes|came at me with|bought|showed me)\s+{_WEAPON}\b(?! (?:collection|sharpener|set|block|shop|store|business|drawer))"),
+    re.compile(rf"\b(?:held|holding|holds|put|putting|pressed|pressing)\s+{_WEAPON}\s+(?:to|at|against)\s+(?:me|us|my|his|her|the kids|the children)\b"),
+    re.compile(rf"\b(?:pointed|pointing|aimed|aiming|pulled|waved|waving|brandished|brandishing)\s+{_WEAPON}\b"),
+    re.compile(rf"\b(?:came|comes|went|ran|lunged|chased|attacked|threatened)(?: at| for| after)? (?:me|us|my (?:kids|children|son|daughter)) with {_WEAPON}\b"),
+    # Fear for one's safety or someone's.
+    re.compile(r"\b(?:fear|afraid|scared|frightened|terrified|worried|fearing)\s+for\s+(?:my|our|the kids'?|the children'?s?|my (?:kids'?|children'?s?|son'?s?|daughter'?s?))\s+(?:life|lives|safety|wellbeing|well-being)\b"),
+    re.compile(r"\b(?:afraid|scared|frightened|terrified)\s+(?:of\s+)?(?:him|her|them|my ex|(?:my|his|her|their) (?:husband|wife|partner|father|mother|dad|mum|mom|stepfather|stepmother|boyfriend|girlfriend)|what (?:he|she|they)(?:'ll| will| might| could| would| may)?(?: do)?)\b(?!\s+(?:suing|taking|winning|refusing|saying|not)\b)"),
+    re.compile(r"\b(?:don'?t|do not|dont|doesn'?t|does not|no longer|never|didn'?t|did not)\s+feel\s+safe\b"),
+    re.compile(r"\b(?:not|isn'?t|aren'?t|isnt|arent|never|no longer)\s+safe\s+(?:with|around|at home|near|in (?:my|our|the) (?:own )?(?:home|house|flat))\b"),
+    re.compile(rf"\b{_VICTIM}(?:'m|'re| am| are| is| feel| felt| was| were| might be| could be| may be)\s+(?:\w+ )?(?:unsafe|in danger|at risk of (?:harm|violence|being hurt))\b(?! of (?:being|losing|missing|failing|going|running|getting|not))"),
+    re.compile(rf"\b(?:endanger\w*|put\w*)\s+{_TARGET}\s+(?:in danger|at risk)\b|\bendanger(?:s|ed|ing)?\s+{_TARGET}\b|\bmy (?:own )?safety\b(?! (?:deposit|glasses|settings|net|features?|rating))"),
+    re.compile(r"\bfollow(?:s|ed|ing)?\s+me\s+(?:home|around|everywhere|to work|to school)\b"),
+    re.compile(r"\b(?:suicid\w*|kill myself|end my life|ending my life|end it all|hurt myself|hurting myself|self[- ]harm\w*|want to die|wanna die|don'?t want to (?:live|be alive)|better off dead|no reason to live)\b(?! squad)"),
 ]
 
+_ES = [
+    r"\bme (?:pega|pegó|pegaba|pegan|golpea|golpeó|golpeaba|maltrata|maltrató|agrede|agredió|viola|violó|acosa|acosaba|persigue|sigue a casa|sigue hasta casa)\b",
+    r"\bme (?:ha|han) (?:pegado|golpeado|agredido|violado|amenazado)\b",
+    r"\b(?:pega|golpea|maltrata|agrede) a (?:los niños|mis hijos|mi hij[oa]|los críos)\b",
+    r"\b(?:me )?amenaz\w* (?:con )?(?:matarme|matarnos|hacerme daño|pegarme|hacer daño a|llevarse a los niños|quitarme a los niños)",
+    r"\b(?:me|nos) (?:quiere|va a|voy a) matar\b|\b(?:quiere|va a) matarme\b|\bamenazas de muerte\b",
+    r"\b(?:tengo|le tengo|les tengo) miedo de (?:él|ella|ellos|mi ex|mi marido|mi pareja|mi mujer|mi esposo)\b|\b(?:le|les) tengo miedo\b",
+    r"\bmiedo (?:de|a) (?:él|ella|mi ex|mi marido|mi pareja|mi esposo|lo que (?:me )?(?:pueda|vaya a) hacer)\b",
+    r"\bno (?:me siento|estoy|estamos) (?:segur[oa]s? (?:en casa|con él|con ella)|a salvo)\b|\bno me siento segur[oa]s?\b",
+    r"\b(?:estoy|estamos|están|está) en peligro\b|\bmis hijos (?:están|corren) (?:en )?peligro\b",
+    r"\btiene (?:un|una) (?:arma|pistola|cuchillo|escopeta|navaja)\b|\bcon (?:un|una) (?:arma|pistola|cuchillo|navaja)\b",
+    r"\b(?:hacer|hacerle|hacerles) daño a (?:los niños|mis hijos|mi hij[oa]|los críos)\b|\bquiere hacer(?:me|nos|les)? daño\b",
+    r"\bquiero (?:morir|morirme|suicidarme|matarme|quitarme la vida)\b|\bme quiero (?:morir|matar|suicidar)\b|\bsuicid\w*",
+    r"\bviolencia (?:doméstica|de género|machista|familiar)\b|\borden de alejamiento\b|\bes violent[oa]\b",
+]
+_FR = [
+    r"\b(?:il|elle|on) (?:me|nous) (?:frappe|frappait|bat|battait|tape|tapait|viole|harcèle|harcelait|menace|agresse)\b",
+    r"\b(?:il|elle) (?:m'|nous )(?:a|ont) (?:frappée?s?|battue?s?|violée?s?|agressée?s?|menacée?s? de mort)",
+    r"\bm'a (?:frappée?|battue?|violée?|agressée?|menacée?)\b|\bme frappe\b",
+    r"\b(?:frappe|bat|maltraite) (?:les|mes) enfants\b",
+    r"\bmenac\w* de (?:me|nous) (?:tuer|faire du mal|frapper)|\bmenaces de mort\b|\bmenacée? de mort\b",
+    r"\b(?:veut|va|voulait) (?:me|nous) tuer\b",
+    r"\bj'ai peur (?:de lui|d'elle|d'eux|de mon (?:ex|mari|conjoint|compagnon|copain)|de ma (?:femme|conjointe|compagne)|pour ma vie|pour mes enfants|qu'il me|qu'elle me)",
+    r"\bje (?:ne )?(?:suis|me sens) (?:pas|plus) en sécurité\b|\bje suis en danger\b|\b(?:mes|les) enfants sont en danger\b|\bnous sommes en danger\b",
+    r"\b(?:il|elle) a (?:une arme|un pistolet|un revolver|un fusil|un couteau)\b|\bavec (?:une arme|un pistolet|un fusil|un couteau)\b",
+    r"\bfaire du mal (?:aux|à mes|à nos) enfants\b|\bveut (?:me|nous|leur) faire du mal\b",
+    r"\bje veux (?:mourir|me suicider|me tuer|en finir)\b|\bsuicid\w*",
+    r"\bviolences? (?:conjugales?|domestiques?|familiales?)\b|\bordonnance de protection\b|\best violente?\b",
+    r"\bme (?:suit|suivait) jusqu'(?:à|chez)\b",
+]
+_DE = [
+    r"\b(?:schlägt|schlug|verprügelt|verprügelte|misshandelt|misshandelte|bedroht|bedrohte|würgt|würgte|tritt|vergewaltigt\w*|stalkt|verfolgt) (?:mich|uns|die kinder|meine kinder|mein kind)\b",
+    r"\bhat (?:mich|uns|die kinder|meine kinder) (?:geschlagen|verprügelt|misshandelt|bedroht|gewürgt|vergewaltigt|getreten)\b",
+    r"\bdroht\w*,? (?:damit,? )?(?:mich|uns|die kinder) (?:umzubringen|zu töten|zu schlagen|zu verletzen)\b|\bdroht mir mit (?:dem tod|gewalt)\b|\bmorddrohung\w*",
+    r"\b(?:will|wollte|wird) (?:mich|uns|die kinder) (?:umbringen|töten|verletzen|schlagen)\b",
+    r"\bich habe angst vor (?:ihm|ihr|meinem (?:ex|mann|partner|freund)|meiner (?:frau|partnerin|ex))\b|\bangst um (?:mein leben|meine kinder|meine sicherheit)\b",
+    r"\bich bin in gefahr\b|\b(?:meine|die) kinder sind in gefahr\b|\bwir sind in gefahr\b",
+    r"\bich fühle mich (?:hier |zu hause |zuhause )?nicht (?:mehr )?sicher\b|\bbin nicht in sicherheit\b",
+    r"\b(?:er|sie) hat (?:eine waffe|eine pistole|ein messer|ein gewehr)\b|\bmit (?:einer waffe|einer pistole|einem messer|einem gewehr) (?:bedroht|angegriffen)\b",
+    r"\bden kindern (?:etwas )?(?:antun|wehtun|weh tun)\b|\bwill (?:mir|uns|den kindern) (?:etwas antun|wehtun|weh tun)\b",
+    r"\bich will (?:sterben|nicht mehr leben|mich umbringen)\b|\bselbstmord\w*|\bsuizid\w*",
+    r"\bhäusliche gewalt\b|\bist gewalttätig\b|\bgewalttätig\w* (?:gegen|gegenüber) (?:mich|uns)\b|\bkontaktverbot\b|\bgewaltschutz\w*",
+]
+_IT = [
+    r"\bmi (?:picchia|picchiava|picchiano|mena|menava|colpisce|maltratta|perseguita|minaccia|violenta|segue fino a casa)\b",
+    r"\bmi ha (?:picchiat[oa]|colpit[oa]|aggredit[oa]|violentat[oa]|minacciat[oa])\b",
+    r"\b(?:picchia|maltratta) (?:i bambini|i miei figli|mio figlio|mia figlia)\b",
+    r"\bminacci\w* di (?:uccidermi|ammazzarmi|farmi del male|picchiarmi|portarmi via i bambini)|\bminacce di morte\b",
+    r"\b(?:vuole|vorrebbe|sta per) (?:uccidermi|ammazzarmi)\b|\bmi (?:vuole|vorrebbe) (?:uccidere|ammazzare)\b",
+    r"\bho paura (?:di lui|di lei|del mio ex|di mio marito|della mia ex|per la mia vita|per i miei figli)\b",
+    r"\bnon (?:sono|mi sento|siamo) (?:più )?al sicuro\b|\bsono in pericolo\b|\bi (?:miei )?(?:bambini|figli) sono in pericolo\b",
+    r"\bha (?:una pistola|un'arma|un arma|un coltello|un fucile)\b|\bcon (?:una pistola|un coltello|un'arma|un fucile)\b",
+    r"\bfare del male (?:ai bambini|ai miei figli|ai nostri figli|a mio figlio|a mia figlia)\b|\bvuole farmi del male\b",
+    r"\bvoglio (?:morire|uccidermi|ammazzarmi|suicidarmi|farla finita)\b|\bsuicid\w*",
+    r"\bviolenza (?:domestica|di genere)\b|\bè violent[oa]\b|\bordine (?:di allontanamento|restrittivo)\b",
+]
+_PT = [
+    r"\b(?:me|nos) (?:bate|batia|bateu|agride|agrediu|espanca|espancou|ameaça|ameaçou|persegue|violou)\b|\bbate em mim\b",
+    r"\b(?:bate|batia|bateu|espanca) (?:nas crianças|nos meus filhos|no meu filho|na minha filha|nos miúdos)\b",
+    r"\bameaç\w* (?:de )?(?:me matar|matar-me|nos matar|me bater|bater-me|fazer mal|levar as crianças)|\bameaças? de morte\b",
+    r"\bquer (?:me matar|matar-me|nos matar)\b|\bvai (?:me matar|matar-me)\b",
+    r"\btenho medo (?:dele|dela|do meu ex|do meu marido|da minha ex|pela minha vida|pelos meus filhos)\b",
+    r"\bnão me sinto segur[ao]\b|\bnão estou segur[ao] (?:em casa|com ele|com ela)\b|\bestou em perigo\b|\b(?:os meus |meus )?filhos estão em perigo\b",
+    r"\btem (?:uma arma|uma pistola|um revólver|uma faca|uma espingarda)\b|\bcom (?:uma arma|uma pistola|uma faca)\b",
+    r"\bfazer mal (?:às crianças|aos meus filhos|aos nossos filhos|ao meu filho|à minha filha)\b|\bquer (?:me )?fazer mal\b",
+    r"\bquero (?:morrer|me matar|matar-me|me suicidar|suicidar-me)\b|\bsuicid\w*",
+    r"\bviolência doméstica\b|\bé violent[oa]\b|\bmedida protetiva\b",
+]
+_NL = [
+    r"\b(?:slaat|sloeg|mishandelt|mishandelde|bedreigt|bedreigde|stalkt|achtervolgt|schopt|wurgt) (?:me|mij|ons|de kinderen|mijn kinderen)\b",
+    r"\bheeft (?:me|mij|ons|de kinderen) (?:geslagen|mishandeld|bedreigd|geschopt|gewurgd|verkracht)\b",
+    r"\bdreigt (?:me|mij|ons) (?:te vermoorden|dood te maken|iets aan te doen|te slaan)\b|\bdreigt de kinderen\b|\bdoodsbedreiging\w*",
+    r"\bwil (?:me|mij|ons) (?:vermoorden|doden|dood)\b",
+    r"\bik ben bang (?:voor hem|voor haar|voor mijn ex|voor mijn man|voor mijn vrouw|voor mijn leven|om mijn leven)\b",
+    r"\bik (?:ben|voel me) (?:hier |thuis )?niet (?:meer )?veilig\b|\bik ben in gevaar\b|\b(?:de|mijn) kinderen zijn in gevaar\b",
+    r"\bheeft (?:een wapen|een pistool|een mes|een geweer)\b|\bmet (?:een wapen|een pistool|een mes)\b",
+    r"\bde kinderen (?:iets )?(?:pijn doen|aandoen)\b|\bwil (?:me|mij|de kinderen) pijn doen\b",
+    r"\bik wil (?:dood|niet meer leven|er een eind aan maken|mezelf iets aandoen)\b|\bzelfmoord\w*",
+    r"\bhuiselijk geweld\b|\bis gewelddadig\b|\bcontactverbod\b|\bstraatverbod\b",
+]
+_PL = [
+    r"\b(?:bije|bił|biła|uderza|uderzył|uderzyła|pobił|pobiła|szarpie|dusi|dusił|grozi|groził|groziła|śledzi|nęka|prześladuje) (?:mnie|nas|dzieci|moje dzieci)\b",
+    r"\b(?:mnie|nas|dzieci) (?:bije|bił|biła|uderza|uderzył|uderzyła|pobił|pobiła|dusi|dusił|szarpie|nęka|śledzi)\b",
+    r"\bgrozi(?:ł|ła)?,? że (?:mnie|nas|dzieci) (?:zabije|skrzywdzi|pobije)\b|\bgrozi(?:ł|ła)? mi śmiercią\b|\bgroźby śmierci\b",
+    r"\b(?:chce|chciał|chciała) (?:mnie|nas) zabić\b|\bzabije mnie\b",
+    r"\bboję się (?:go|jej|ich|mojego (?:byłego|męża|partnera)|mojej (?:byłej|żony|partnerki)|o swoje życie|o moje dzieci|o dzieci)\b",
+    r"\bnie (?:jestem|czuję się) (?:w domu )?bezpieczn[aey]\b|\bnie czuję się bezpiecznie\b|\bjestem w niebezpieczeństwie\b|\bdzieci są w niebezpieczeństwie\b",
+    r"\bma (?:broń|pistolet|nóż|strzelbę)\b|\b(?:z|ze) (?:nożem|pistoletem|bronią)\b",
+    r"\b(?:skrzywdzić|zrobić krzywdę) (?:dzieci|dzieciom|mnie)\b",
+    r"\bchcę (?:umrzeć|się zabić|odebrać sobie życie)\b|\bnie chcę (?:już )?żyć\b|\bsamobój\w*",
+    r"\bprzemoc (?:domowa|w rodzinie)\b|\bprzemocy domowej\b|\bjest agresywn[ya]\b|\bzakaz zbliżania\b|\bniebieska karta\b",
+]
 
-def safety_signals(text: str) -> List[str]:
-    """The phrases in `text` that suggest a risk to someone's safety (empty when none)."""
-    lowered = " ".join((text or "").lower().replace("’", "'").split())
-    return [match.group(0) for pattern in SAFETY_PATTERNS for match in pattern.finditer(lowered)]
+OTHER_LANGUAGE_PATTERNS: Dict[str, List[Pattern[str]]] = {
+    language: [re.compile(pattern) for pattern in patterns]
+    for language, patterns in {"es": _ES, "fr": _FR, "de": _DE, "it": _IT, "pt": _PT, "nl": _NL, "pl": _PL}.items()
+}
+SAFETY_LANGUAGES = (ENGLISH, *OTHER_LANGUAGE_PATTERNS)
+# Kept for callers that imported the English list by its old name.
+SAFETY_PATTERNS = ENGLISH_PATTERNS
+
+
+def _normalised(text: str) -> str:
+    """Lower-cased text with straight apostrophes and single spaces."""
+    return " ".join((text or "").lower().replace("’", "'").split())
+
+
+def _patterns_for(language: Optional[str]) -> Dict[str, Sequence[Pattern[str]]]:
+    """English patterns plus those of `language`, or of every language when it is None."""
+    chosen: Dict[str, Sequence[Pattern[str]]] = {ENGLISH: ENGLISH_PATTERNS}
+    if language is None:
+        chosen.update(OTHER_LANGUAGE_PATTERNS)
+    elif language in OTHER_LANGUAGE_PATTERNS:
+        chosen[language] = OTHER_LANGUAGE_PATTERNS[language]
+    return chosen
+
+
+def signals_by_language(text: str, language: Optional[str] = None) -> Dict[str, List[str]]:
+    """The danger phrases found in `text`, per language of the pattern that found them."""
+    lowered = _normalised(text)
+    found: Dict[str, List[str]] = {}
+    for code, patterns in _patterns_for(language).items():
+        phrases = [match.group(0) for pattern in patterns for match in pattern.finditer(lowered)]
+        if phrases:
+            found[code] = phrases
+    return found
+
+
+def safety_signals(text: str, language: Optional[str] = None) -> List[str]:
+    """The phrases in `text` that suggest a risk to someone's safety (empty when none).
+
+    English is always checked; `language` (ISO 639-1) adds that language's patterns, None adds all.
+    """
+    return [phrase for phrases in signals_by_language(text, language).values() for phrase in phrases]
 
 
 def is_safety_concern(text: str) -> bool:
-    """Whether `text` suggests that someone may be in danger."""
+    """Whether `text`, in English or one of the other supported languages, suggests someone may be in danger."""
     return bool(safety_signals(text))
+
+
+def safety_language(text: str) -> Optional[str]:
+    """The language to answer a danger message in ("en" or another of SAFETY_LANGUAGES), None when no danger."""
+    found = signals_by_language(text)
+    if not found:
+        return None
+    others = [code for code in found if code != ENGLISH]
+    if others:
+        return others[0]
+    from bot.understanding.language import detect_language
+
+    detected = detect_language(text)
+    return detected if detected in OTHER_LANGUAGE_PATTERNS else ENGLISH
+
+
+def safety_message_key(language: Optional[str]) -> Optional[str]:
+    """The data/messages.yml key of the safety reply in `language`; None for English (domain.yml `utter_safety`)."""
+    if language in OTHER_LANGUAGE_PATTERNS:
+        return f"safety_{language}"
+    return None

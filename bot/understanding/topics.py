@@ -4,13 +4,12 @@ from __future__ import annotations
 
 from typing import Iterable, Optional
 
+from bot.understanding.intents import SITUATION_TOPICS
+
 # Intents that ask what a process is or who does what in it: the process named decides the topic,
 # so "what does an arbitrator do?" and "what does a mediator do?" get different answers.
 DEFINITION_INTENTS = frozenset(
     {"what_is_mediation", "what_is_negotiation", "mediator_role", "mediator_decision_power", "arbitration_and_court"}
-)
-SITUATION_TOPICS = frozenset(
-    {"communication_breakdown", "pressure_to_sign", "unreasonable_demands", "impasse", "other_side_unwilling", "avoid_face_to_face"}
 )
 MEDIATION_TOPICS = frozenset({"what_is_mediation", "mediator_role", "mediator_decision_power"})
 DECIDING_PROCESSES = frozenset({"arbitration", "court"})
@@ -47,3 +46,19 @@ def suggest_topics(intent_ranking: Iterable[dict], known_topics: Iterable[str], 
     ]
     chosen = list(dict.fromkeys(ranked))[:limit]
     return chosen or [topic for topic in STARTER_TOPICS if topic in known][:limit]
+
+
+# The topic that introduces each process, for questions about it the guide doesn't answer.
+PROCESS_TOPICS = {
+    "mediation": "what_is_mediation",
+    "negotiation": "what_is_negotiation",
+    "arbitration": "arbitration_and_court",
+    "court": "arbitration_and_court",
+}
+
+
+def related_topics(intent_ranking: Iterable[dict], processes: Iterable[str], known_topics: Iterable[str], limit: int = 3) -> list:
+    """Up to `limit` covered topics near a question: those introducing the processes it names, then the ranking's."""
+    known = list(known_topics)
+    named = [PROCESS_TOPICS[process] for process in processes if PROCESS_TOPICS.get(process) in known]
+    return list(dict.fromkeys(named + suggest_topics(intent_ranking, known, limit)))[:limit]

@@ -8,7 +8,7 @@ import pytest
 from rasa_sdk.events import SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
-from actions.explain import ActionExplainMore, ActionExplainTopic
+from actions.explain import ActionExplainMore, ActionExplainNotCovered, ActionExplainTopic
 from bot.understanding.topics import SITUATION_TOPICS
 from tests.actions.conftest import DOMAIN, make_tracker, process
 
@@ -114,3 +114,30 @@ async def test_database_failure_gets_an_apology(database_url: str, monkeypatch) 
     assert message["text"].startswith("Sorry, something went wrong on my side")
     assert "the contact details on the firm's website" in message["text"]
     assert message["custom"]["kind"] == "error"
+
+
+@pytest.mark.parametrize(
+    "entities, ranking, expected_related",
+    [
+        ([process("mediation")], [{"name": "not_covered", "confidence": 0.8}, {"name": "voluntary_nature", "confidence": 0.1}],
+         ["what_is_mediation", "voluntary_nature"]),
+        ([process("court")], [{"name": "not_covered", "confidence": 0.9}], ["arbitration_and_court", "mediation_vs_negotiation", "mediator_role"]),
+        ([], [{"name": "not_covered", "confidence": 0.9}], ["mediation_vs_negotiation", "mediator_role", "meeting_formats"]),
+    ],
+)
+async def test_not_covered_offers_a_person_and_covered_topics(
+    entities: List[Dict[str, Any]], ranking: List[Dict[str, Any]], expected_related: List[str]
+) -> None:
+    """A question the guide doesn't answer says so, offers a person first and up to three covered topics."""
+    dispatcher = CollectingDispatcher()
+    tracker = make_tracker("not_covered", text="how much does it cost", entities=entities, ranking=ranking)
+    events = await ActionExplainNotCovered().run(dispatcher, tracker, DOMAIN)
+    message = only_message(dispatcher)
+    assert message["text"].startswith("The firm's guide that I answer from doesn't cover that, so I won't guess.")
+    payload = message["custom"]
+    assert payload["kind"] == "not_covered"
+    assert "sources" not in payload and "topic" not in payload
+    assert payload["follow_ups"] == [{"title": "Talk to a person", "payload": "/request_consultation"}]
+    assert [item["topic"] for item in payload["related"]] == expected_related
+    assert all(item["payload"] == f"/{item['topic']}" and item["title"] for item in payload["related"])
+    assert events == []

@@ -26,7 +26,7 @@ VALID_TOPICS: List[Dict[str, Any]] = [
     {
         "id": "mediator_decision_power",
         "title": "Does the mediator decide?",
-        "short": "No. A mediator has no decision-making power.",
+        "short": "A mediator has no decision-making power. The parties decide.",
         "more": "Longer text.",
         "related": [],
         "citations": [{"paragraph": "P4", "quote": "doesn’t have decision-making power"}],
@@ -97,6 +97,9 @@ def test_valid_minimal_content_loads(tmp_path: Path) -> None:
         (edit(lambda t: t[0].update(related=["what_is_mediation"])), "topic 'what_is_mediation': lists itself as related"),
         (edit(lambda t: t[0].update(sources=[])), "topic 'what_is_mediation' (topics.yml[0]): unknown field 'sources'"),
         (edit(lambda t: t[0]["citations"].append({"paragraph": "P2"})), "citation 2: needs 'paragraph' and 'quote'"),
+        (edit(lambda t: t[1].update(short="No. A mediator has no decision-making power.")), "short answer opens with a yes/no verdict"),
+        (edit(lambda t: t[1].update(short="Yes, both must agree. It is voluntary.")), "short answer opens with a yes/no verdict"),
+        (edit(lambda t: t[1].update(more="Not at all: the parties decide.")), "more answer opens with a yes/no verdict"),
     ],
 )
 def test_invalid_content_is_rejected_naming_the_entry(tmp_path: Path, topics: List[Dict[str, Any]], expected: str) -> None:

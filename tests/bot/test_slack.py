@@ -120,6 +120,21 @@ def context(*lines: str) -> Dict[str, Any]:
             id="fallback-suggestions-then-follow-ups",
         ),
         pytest.param(
+            {
+                "text": "The firm's guide doesn't cover that.",
+                "custom": {
+                    "kind": "not_covered",
+                    "follow_ups": [{"title": "Talk to a person", "payload": "/request_consultation"}],
+                    "related": [{"topic": "what_is_mediation", "title": "What mediation is", "payload": "/what_is_mediation"}],
+                },
+            },
+            [
+                section("The firm's guide doesn't cover that."),
+                actions(("Talk to a person", "/request_consultation"), ("What mediation is", "/what_is_mediation")),
+            ],
+            id="not-covered-person-then-related-topics",
+        ),
+        pytest.param(
             {"text": "You said <img src=x onerror=alert(1)> & <!channel>", "custom": {"kind": "info", "follow_ups": []}},
             [section("You said &lt;img src=x onerror=alert(1)&gt; &amp; &lt;!channel&gt;")],
             id="text-is-escaped",

@@ -174,6 +174,8 @@ MORE = {"title": "Tell me more", "payload": "/ask_more"}
         ({"kind": "fallback", "suggestions": [{"topic": "impasse", "title": "Impasse", "payload": "/impasse"}],
           "follow_ups": [MORE]}, None,
          [button("Impasse", "/impasse"), button("Tell me more", "/ask_more")]),
+        ({"kind": "not_covered", "follow_ups": [MORE], "related": [{"topic": "impasse", "title": "Impasse", "payload": "/impasse"}]}, None,
+         [button("Tell me more", "/ask_more"), button("Impasse", "/impasse")]),
         ({"kind": "answer", "follow_ups": [MORE, MORE]}, [{"title": "More", "payload": "/ask_more"}],
          [button("Tell me more", "/ask_more")]),
         ({"kind": "answer"}, [{"title": " Hi ", "payload": "/greet"}], [button("Hi", "/greet")]),

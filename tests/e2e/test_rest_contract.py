@@ -46,6 +46,11 @@ def first_reply(replies: List[dict]) -> dict:
         ("my ex threatened to hurt me, should we try mediation?", "safety", None),
         ("what's the weather like tomorrow?", "out_of_scope", None),
         ("I want to talk to a real person", "handoff", None),
+        ("does mediation cost a lot", "not_covered", None),
+        ("are mediation talks private", "not_covered", None),
+        ("is my car safe to drive with the check engine light on", "out_of_scope", None),
+        ("which mortgage rate is best", "out_of_scope", None),
+        ("what process would you recommend", "question", None),
     ],
 )
 def test_messages_get_the_contracted_reply(servers: Servers, text: str, kind: str, topic: Optional[str]) -> None:
@@ -119,3 +124,40 @@ def test_server_restart_keeps_answering(servers: Servers) -> None:
     servers.start()
     after = single_reply(servers.say(new_sender(), "do we have to meet in person?"))
     assert after["custom"] == before["custom"]
+
+
+@pytest.mark.parametrize(
+    "question, topic, leads_with",
+    [
+        ("am I obliged to attend mediation", "voluntary_nature", "Mediation is voluntary"),
+        ("is mediation voluntary?", "voluntary_nature", "Mediation is voluntary"),
+        ("can they force me into mediation?", "voluntary_nature", "Mediation is voluntary"),
+        ("so the mediator will tell us who's right?", "mediator_decision_power", "A mediator has no decision-making power"),
+        ("the mediator doesn't decide, right?", "mediator_decision_power", "A mediator has no decision-making power"),
+    ],
+)
+def test_yes_no_questions_get_the_fact_whichever_way_they_are_put(servers: Servers, question: str, topic: str, leads_with: str) -> None:
+    """Both polarities of a question get the same fact first, never a bare "Yes."/"No." that fits only one of them."""
+    reply = first_reply(servers.say(new_sender(), question))
+    assert reply["custom"]["kind"] == "answer" and reply["custom"]["topic"] == topic
+    assert reply["text"].startswith(leads_with)
+
+
+def test_not_covered_reply_offers_a_person_and_covered_topics(servers: Servers) -> None:
+    """The not-covered reply has no sources, offers a person first, then topics whose buttons answer."""
+    sender = new_sender()
+    reply = single_reply(servers.say(sender, "how long does mediation usually take?"))
+    custom = reply["custom"]
+    assert custom["kind"] == "not_covered" and "sources" not in custom
+    assert custom["follow_ups"][0]["payload"] == "/request_consultation"
+    assert 1 <= len(custom["related"]) <= 3
+    answer = first_reply(servers.say(sender, custom["related"][0]["payload"]))
+    assert answer["custom"]["kind"] == "answer" and answer["custom"]["topic"] == custom["related"][0]["topic"]
+
+
+def test_recommendation_request_with_a_situation_uses_its_facts(servers: Servers) -> None:
+    """A request for a recommendation that also states facts starts the recommendation and does not ask them again."""
+    replies = servers.say(new_sender(), "we can't talk without shouting and he wants me to sign by friday, which approach should I take?")
+    reply = first_reply(replies)
+    assert reply["custom"]["kind"] == "question"
+    assert reply["custom"]["fact"] not in {"communication", "pressure"}

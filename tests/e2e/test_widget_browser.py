@@ -359,6 +359,22 @@ def test_recommendation_by_clicking_options_survives_a_reload(widget: WidgetPage
     expect(why).to_have_attribute("data-kind", "answer")
 
 
+def test_question_the_guide_does_not_cover_offers_a_person_and_topics(widget: WidgetPage, screenshots: Path) -> None:
+    """A not-covered question says so, with "Talk to a person" and the covered topics as buttons; a topic button answers."""
+    widget.open()
+    reply = widget.ask("how much does mediation cost?")
+    expect(reply).to_have_attribute("data-kind", "not_covered")
+    expect(reply.locator(".cg-text").first).to_contain_text("doesn't cover that")
+    expect(reply.locator(".cg-source-toggle")).to_have_count(0)
+    expect(reply.get_by_role("button", name="Talk to a person")).to_be_visible()
+    related = reply.get_by_role("group", name="What the guide does cover").get_by_role("button")
+    expect(related.first).to_have_text("What mediation is")
+    if widget.viewport == "phone":
+        widget.screenshot(screenshots / "not-covered-phone.png", reply, ANSWER_SHOT_HEIGHT)
+    answer = widget.click(reply, "What mediation is")
+    expect(answer).to_have_attribute("data-kind", "answer")
+
+
 def test_markup_typed_by_the_user_is_shown_as_text(widget: WidgetPage) -> None:
     """HTML in a message is displayed literally and never runs, also when the history is restored."""
     widget.open()

@@ -31,6 +31,7 @@ function renderNotice(entry) {
 const LAYOUTS = {
   answer: renderAnswer,
   fallback: renderFallback,
+  not_covered: renderNotCovered,
   question: renderQuestion,
   recommendation: renderRecommendation,
   safety: renderSafety,
@@ -142,6 +143,15 @@ function renderFallback(entry, reply, custom, ctx) {
     bubble(textBlock(reply.text)),
     buttonGroup(entry, custom.suggestions, ctx, { label: STRINGS.suggestionsLabel, kind: "suggestions" }),
     followUps(entry, custom, ctx),
+  ];
+}
+
+/** A question the firm's guide doesn't cover: a person at the firm first, then nearby covered topics. */
+function renderNotCovered(entry, reply, custom, ctx) {
+  return [
+    h("div", { class: "cg-bubble cg-not-covered" }, textBlock(reply.text)),
+    followUps(entry, custom, ctx),
+    buttonGroup(entry, custom.related, ctx, { label: STRINGS.relatedLabel, kind: "related" }),
   ];
 }
 

@@ -26,6 +26,7 @@ export const STRINGS = {
   nextStepsLabel: "Next steps",
   optionsLabel: "Choose an answer",
   suggestionsLabel: "Did you mean",
+  relatedLabel: "What the guide does cover",
   followUpsLabel: "You could ask",
   safetyLabel: "Safety",
   handoffLabel: "Talking to a person",

@@ -77,3 +77,23 @@ def test_later_messages_override_earlier_ones() -> None:
 def test_asks_what_to_do(text: str, asks: bool) -> None:
     """Requests for a course of action are told apart from plain statements."""
     assert asks_what_to_do(text) is asks
+
+
+@pytest.mark.parametrize(
+    "scores, expected",
+    [
+        ({"fact:communication=false": 0.93, "in_domain": 0.99}, {"communication": False}),
+        ({"fact:communication=false": 0.6}, {}),
+        ({"fact:communication=false": 0.9, "fact:communication=true": 0.85}, {}),
+        ({"fact:pressure=true": 0.9, "fact:impasse=true": 0.95}, {"pressure": True, "impasse": True}),
+    ],
+)
+def test_learned_facts_count_only_when_sure(scores: Dict[str, float], expected: Dict[str, bool]) -> None:
+    """A learned fact counts above the threshold, and not at all when both its values claim it."""
+    assert facts_in_message("recommend_process", "which process do you recommend", scores=scores) == expected
+
+
+def test_wording_cues_win_over_learned_facts() -> None:
+    """A fact the wording states is not overridden by a classifier's guess."""
+    found = facts_in_message("recommend_process", "we still get along, what should i do", scores={"fact:communication=false": 0.95})
+    assert found["communication"] is True

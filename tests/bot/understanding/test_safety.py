@@ -1,54 +1,97 @@
-"""Recognising danger in a message: broad enough to catch it, narrow enough to spare legal threats."""
+"""Recognising danger in a message (tests/bot/understanding/safety_samples.yml): every real danger, no everyday wording."""
 
 from __future__ import annotations
 
+from pathlib import Path
+from typing import Dict, List, Tuple
+
 import pytest
+import yaml
 
-from bot.understanding.safety import is_safety_concern
+from bot.messages import message
+from bot.understanding.safety import (
+    SAFETY_LANGUAGES,
+    is_safety_concern,
+    safety_language,
+    safety_message_key,
+    safety_signals,
+)
 
-IN_DANGER = [
-    "he threatened to hurt me",
-    "My ex hit me last night",
-    "I am scared for my safety",
-    "she said she would kill me",
-    "he has a gun in the house",
-    "I dont feel safe at home anymore",
-    "my partner is abusive, should we try mediation?",
-    "he keeps following me home from work",
-    "I fear for my life",
-    "I'm afraid of what he might do",
-    "the kids aren't safe with her",
-    "he threatened me",
-    "My ex is violent. Can we do mediation?",
-    "my landlord pushed me and threatened to beat me",
-    "I'm thinking about ending it, I want to kill myself",
-    "she's been stalking me for weeks",
-    "I had to get a restraining order against my neighbour",
+SAMPLES: Dict = yaml.safe_load((Path(__file__).parent / "safety_samples.yml").read_text(encoding="utf-8"))
+OTHER_DANGER: List[Tuple[str, str]] = [
+    (text, code) for code, sets in SAMPLES["other_languages"].items() for text in sets["danger"]
 ]
-
-NOT_IN_DANGER = [
-    "the negotiation is killing me",
-    "my landlord threatened to take me to court",
-    "he pushed me to sign the agreement",
-    "I'm afraid we will never agree",
-    "my boss threatened me with legal action",
-    "he threatened to sue me",
-    "communication broke down",
-    "I feel pressured to sign",
-    "what's the difference between mediation and negotiation?",
-    "will I win in court",
-    "my business partner is stalling the deal",
-    "I don't want to be in the same room as my ex",
+OTHER_BENIGN: List[Tuple[str, str]] = [
+    (text, code) for code, sets in SAMPLES["other_languages"].items() for text in sets["benign"]
 ]
+DISPUTE_CONTEXT = (
+    "We have been arguing about the house and the money for months and nothing moves. {} "
+    "What process would you recommend for us?"
+)
 
 
-@pytest.mark.parametrize("text", IN_DANGER)
+@pytest.mark.parametrize("text", SAMPLES["danger"])
 def test_danger_is_recognised(text: str) -> None:
-    """Threats, violence, stalking and fear are all safety concerns."""
+    """Violence, threats of harm, fear, stalking, weapons against someone and self-harm are safety concerns."""
     assert is_safety_concern(text)
+    assert safety_language(text) == "en"
 
 
-@pytest.mark.parametrize("text", NOT_IN_DANGER)
-def test_ordinary_dispute_language_is_not_a_safety_concern(text: str) -> None:
-    """Legal threats, pressure and figures of speech are not mistaken for danger."""
+@pytest.mark.parametrize("text", SAMPLES["danger"])
+def test_danger_is_recognised_inside_a_long_dispute_message(text: str) -> None:
+    """The same danger is caught when it sits in the middle of a long dispute message."""
+    assert is_safety_concern(DISPUTE_CONTEXT.format(text))
+
+
+@pytest.mark.parametrize("text", SAMPLES["benign"])
+def test_everyday_and_legal_wording_is_not_a_safety_concern(text: str) -> None:
+    """Legal threats, figures of speech and everyday uses of safe/threat/kill/knife/abuse are no alarm."""
+    assert safety_signals(text) == []
+    assert safety_language(text) is None
+
+
+@pytest.mark.parametrize("text, code", OTHER_DANGER)
+def test_danger_in_other_languages_is_recognised_in_its_language(text: str, code: str) -> None:
+    """Danger written in es/fr/de/it/pt/nl/pl triggers, and the reply language is the message's."""
+    assert is_safety_concern(text)
+    assert safety_signals(text, language=code)
+    assert safety_language(text) == code
+
+
+@pytest.mark.parametrize("text, code", OTHER_BENIGN)
+def test_ordinary_messages_in_other_languages_are_not_a_safety_concern(text: str, code: str) -> None:
+    """"I'm not sure" and ordinary dispute wording in other languages are no alarm."""
     assert not is_safety_concern(text)
+
+
+@pytest.mark.parametrize("text, code", OTHER_DANGER)
+def test_only_english_patterns_without_a_language(text: str, code: str) -> None:
+    """With language="en" only the English patterns apply, so another language's danger is not matched there."""
+    assert safety_signals(text, language="en") == []
+
+
+@pytest.mark.parametrize("code", [code for code in SAFETY_LANGUAGES if code != "en"])
+def test_every_language_has_a_safety_reply_with_the_emergency_number_and_contact(code: str) -> None:
+    """Each translated safety reply exists and fills in the emergency number and the firm's contact."""
+    key = safety_message_key(code)
+    assert key == f"safety_{code}"
+    text = message(key, emergency_number="<EMERGENCY>", firm_contact="<CONTACT>")
+    assert "<EMERGENCY>" in text and "<CONTACT>" in text
+
+
+@pytest.mark.parametrize("code", ["en", None, "tr", "zh"])
+def test_english_and_unsupported_languages_use_the_domain_reply(code: str) -> None:
+    """English and languages without a translation have no messages.yml key (domain.yml `utter_safety` applies)."""
+    assert safety_message_key(code) is None
+
+
+@pytest.mark.parametrize(
+    "text, code",
+    [
+        ("mi ex me amenazó con matarme y no sé qué hacer con el divorcio", "es"),
+        ("he threatened to kill me", "en"),
+    ],
+)
+def test_safety_language_follows_the_message(text: str, code: str) -> None:
+    """A danger message gets the language of the patterns that found it."""
+    assert safety_language(text) == code

@@ -1,0 +1,157 @@
+"""Second opinions on a message, learned from the NLU training data.
+
+The intent classifier picks one intent from a closed set, so every message lands on some intent.
+These binary classifiers ask the questions a single label cannot answer: is the message about a
+dispute at all, does it ask for a recommendation (also while it describes a situation), and is it a
+question in our field that the firm's guide does not cover. Each is a logistic regression over word
+and character n-grams: a different learner and different features from DIET, trained on the same
+examples, so the two disagree where the data is thin, and the arbiter (bot/understanding/arbiter.py)
+only lets a grounded answer through when both agree.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import Dict, FrozenSet, Iterable, List, Mapping, Optional, Sequence, Tuple
+
+from sklearn.feature_extraction.text import TfidfVectorizer
+from sklearn.linear_model import LogisticRegression
+from sklearn.pipeline import FeatureUnion, Pipeline
+
+from bot.understanding.facts import INTENT_FACTS
+from bot.understanding.intents import (
+    KNOWLEDGE_TOPICS,
+    NON_ENGLISH,
+    NOT_COVERED,
+    OUT_OF_SCOPE,
+    RECOMMEND,
+    SAFETY,
+    SITUATION_TOPICS,
+)
+
+IN_DOMAIN = "in_domain"
+ASKS_RECOMMENDATION = "asks_recommendation"
+NOT_COVERED_QUESTION = "not_covered"
+DANGER = "danger"
+# Tasks scored on each sentence as well as on the whole message, keeping the highest: a danger
+# signal in the middle of a long story about the house counts as much as on its own.
+SENTENCE_TASKS = frozenset({DANGER})
+_SENTENCE_BREAK = re.compile(r"(?<=[.!?;])\s+|\n+|,\s+(?:and|but|so)\s+")
+
+
+@dataclass(frozen=True)
+class Task:
+    """One binary question: examples of `positive` intents against those of `negative` ones (None: all others)."""
+
+    name: str
+    positive: FrozenSet[str]
+    negative: Optional[FrozenSet[str]] = None
+    ignored: FrozenSet[str] = frozenset()
+
+    def label(self, intent: str) -> Optional[int]:
+        """1 for a positive example, 0 for a negative one, None when the intent takes no part."""
+        if intent in self.ignored:
+            return None
+        if intent in self.positive:
+            return 1
+        if self.negative is None or intent in self.negative:
+            return 0
+        return None
+
+
+def fact_task_name(fact: str, value: bool) -> str:
+    """The task that tells whether a message states `fact` = `value` ("fact:communication=false")."""
+    return f"fact:{fact}={str(value).lower()}"
+
+
+def _fact_tasks() -> Tuple[Task, ...]:
+    """One task per fact value that some intent states, learned from that intent's examples.
+
+    Recommendation requests are left out: they often describe a situation too, so they are neither
+    positive nor negative examples; at run time these tasks find the situation inside them.
+    """
+    by_value: Dict[Tuple[str, bool], set] = {}
+    for intent, (fact, value) in INTENT_FACTS.items():
+        if fact != "safety":
+            by_value.setdefault((fact, value), set()).add(intent)
+    return tuple(
+        Task(fact_task_name(fact, value), positive=frozenset(intents), ignored=frozenset({RECOMMEND, NON_ENGLISH}))
+        for (fact, value), intents in sorted(by_value.items())
+    )
+
+
+TASKS: Tuple[Task, ...] = (
+    Task(IN_DOMAIN, positive=frozenset(), negative=frozenset({OUT_OF_SCOPE}), ignored=frozenset({NON_ENGLISH})),
+    Task(ASKS_RECOMMENDATION, positive=frozenset({RECOMMEND}), ignored=frozenset({NON_ENGLISH})),
+    Task(NOT_COVERED_QUESTION, positive=frozenset({NOT_COVERED}), negative=KNOWLEDGE_TOPICS | SITUATION_TOPICS),
+    Task(DANGER, positive=frozenset({SAFETY}), ignored=frozenset({NON_ENGLISH})),
+    *_fact_tasks(),
+)
+
+
+def normalise(text: str) -> str:
+    """Lower case, straight apostrophes, single spaces."""
+    return " ".join((text or "").lower().replace("’", "'").split())
+
+
+def _pipeline(seed: int) -> Pipeline:
+    """Word 1-2-grams and character 2-5-grams (within words), then a balanced logistic regression."""
+    features = FeatureUnion(
+        [
+            ("words", TfidfVectorizer(ngram_range=(1, 2), token_pattern=r"(?u)\b\w[\w']*\b", sublinear_tf=True, min_df=1)),
+            ("chars", TfidfVectorizer(analyzer="char_wb", ngram_range=(2, 5), sublinear_tf=True, min_df=2)),
+        ]
+    )
+    classifier = LogisticRegression(C=8.0, class_weight="balanced", max_iter=2000, random_state=seed)
+    return Pipeline([("features", features), ("classifier", classifier)])
+
+
+class ScopeModel:
+    """The trained binary classifiers, one per task; `scores` gives each task's probability."""
+
+    def __init__(self, pipelines: Mapping[str, Pipeline]) -> None:
+        self._pipelines = dict(pipelines)
+
+    @classmethod
+    def train(cls, examples: Iterable[Tuple[str, str]], tasks: Sequence[Task] = TASKS, seed: int = 42) -> "ScopeModel":
+        """Fit every task on (text, intent) examples; a task without both classes is left out."""
+        pairs = [(normalise(text), intent) for text, intent in examples if text and intent]
+        intents = {intent for _, intent in pairs}
+        pipelines: Dict[str, Pipeline] = {}
+        for task in tasks:
+            resolved = Task(task.name, task.positive or frozenset(intents) - (task.negative or frozenset()) - task.ignored,
+                            task.negative, task.ignored)
+            labelled = [(text, resolved.label(intent)) for text, intent in pairs]
+            texts = [text for text, label in labelled if label is not None]
+            labels = [label for _, label in labelled if label is not None]
+            if len(set(labels)) < 2:
+                continue
+            pipelines[task.name] = _pipeline(seed).fit(texts, labels)
+        return cls(pipelines)
+
+    @property
+    def task_names(self) -> List[str]:
+        """The tasks this model answers."""
+        return list(self._pipelines)
+
+    def scores(self, texts: Sequence[str]) -> List[Dict[str, float]]:
+        """Each task's probability for each text (for sentence tasks, the highest of the text and its sentences)."""
+        normalised = [normalise(text) for text in texts]
+        columns = {name: pipeline.predict_proba(normalised)[:, 1] for name, pipeline in self._pipelines.items()}
+        results = [{name: round(float(values[index]), 4) for name, values in columns.items()} for index in range(len(texts))]
+        for name in SENTENCE_TASKS & set(self._pipelines):
+            pieces = [(index, piece) for index, text in enumerate(normalised) for piece in sentences(text)]
+            if not pieces:
+                continue
+            probabilities = self._pipelines[name].predict_proba([piece for _, piece in pieces])[:, 1]
+            for (index, _), probability in zip(pieces, probabilities):
+                results[index][name] = max(results[index][name], round(float(probability), 4))
+        return results
+
+
+def sentences(text: str) -> List[str]:
+    """The sentences and clauses of a message that has more than one; each of at least three words."""
+    pieces = [piece.strip(" ,.") for piece in _SENTENCE_BREAK.split(text)]
+    pieces = [piece for piece in pieces if len(piece.split()) >= 3]
+    return pieces if len(pieces) > 1 else []

@@ -1,0 +1,79 @@
+"""The arbiter's order of decisions: danger, language, conversation moves, off-domain, recommendation, not covered."""
+
+from __future__ import annotations
+
+from typing import Dict, Optional
+
+import pytest
+
+from bot.understanding.arbiter import Thresholds, arbitrate
+
+IN = {"in_domain": 0.95, "asks_recommendation": 0.05, "not_covered": 0.05}
+OFF = {"in_domain": 0.10, "asks_recommendation": 0.05, "not_covered": 0.05}
+
+
+def scores(**changes: float) -> Dict[str, float]:
+    """In-domain scores with some probabilities changed."""
+    return {**IN, **changes}
+
+
+@pytest.mark.parametrize(
+    "intent, confidence, given, danger, non_english, asks, expected, reason",
+    [
+        # danger wins over everything, in any language and domain
+        ("what_is_mediation", 0.9, IN, True, False, False, "safety", "danger signal"),
+        ("out_of_scope", 0.9, OFF, True, True, False, "safety", "danger signal"),
+        # the learned danger classifier, for messages about a person's situation
+        ("what_is_mediation", 0.9, scores(danger=0.8), False, False, False, "safety", "learned danger"),
+        ("out_of_scope", 0.9, {**OFF, "in_domain": 0.05, "danger": 0.8}, False, False, False, "out_of_scope", "classifier"),
+        ("what_is_mediation", 0.9, scores(danger=0.3), False, False, False, "what_is_mediation", "classifier"),
+        # then the language
+        ("greet", 0.9, IN, False, True, False, "non_english", "language"),
+        # the conversation's own moves are kept when the classifier is sure, unless clearly off-domain
+        ("affirm", 0.9, {**OFF, "in_domain": 0.3}, False, False, False, "affirm", "classifier"),
+        ("request_consultation", 0.9, {**OFF, "in_domain": 0.05}, False, False, False, "out_of_scope", "off-domain"),
+        ("affirm", 0.4, OFF, False, False, False, "out_of_scope", "off-domain"),
+        # off-domain: a grounded answer needs both classifiers
+        ("what_is_mediation", 0.9, OFF, False, False, False, "out_of_scope", "off-domain"),
+        ("safety", 0.95, OFF, False, False, False, "out_of_scope", "off-domain"),
+        ("recommend_process", 0.9, OFF, False, False, False, "out_of_scope", "off-domain"),
+        ("nlu_fallback", 0.3, OFF, False, False, False, "out_of_scope", "off-domain"),
+        ("out_of_scope", 0.9, IN, False, False, False, "out_of_scope", "classifier"),
+        # safety from the classifier alone, without a danger signal in the wording
+        ("safety", 0.9, IN, False, False, False, "safety", "classifier"),
+        ("safety", 0.5, IN, False, False, False, "nlu_fallback", "unsure safety"),
+        # recommendation requests, also inside a situation
+        ("communication_breakdown", 0.8, scores(asks_recommendation=0.9), False, False, False, "recommend_process", "recommendation request"),
+        ("communication_breakdown", 0.8, IN, False, False, True, "recommend_process", "asks what to do"),
+        ("what_is_mediation", 0.8, IN, False, False, True, "what_is_mediation", "classifier"),
+        ("recommend_process", 0.8, IN, False, False, False, "recommend_process", "classifier"),
+        # not covered
+        ("what_is_mediation", 0.8, scores(not_covered=0.9), False, False, False, "not_covered", "not covered"),
+        ("nlu_fallback", 0.3, scores(not_covered=0.9), False, False, False, "not_covered", "not covered"),
+        ("communication_breakdown", 0.8, scores(not_covered=0.9), False, False, False, "communication_breakdown", "classifier"),
+        ("not_covered", 0.8, IN, False, False, False, "not_covered", "classifier"),
+        # otherwise the classifier's choice stands
+        ("what_is_mediation", 0.8, IN, False, False, False, "what_is_mediation", "classifier"),
+        ("nlu_fallback", 0.3, IN, False, False, False, "nlu_fallback", "classifier"),
+    ],
+)
+def test_arbitrate(
+    intent: str, confidence: float, given: Dict[str, float], danger: bool, non_english: bool, asks: bool,
+    expected: Optional[str], reason: str,
+) -> None:
+    """Each rule changes the intent only in its own case, in the documented order."""
+    verdict = arbitrate(intent, confidence, given, danger=danger, non_english=non_english, asks_what_to_do=asks)
+    assert (verdict.intent, verdict.reason) == (expected, reason)
+
+
+def test_missing_scores_change_nothing() -> None:
+    """A model trained without the scope classifiers leaves the classifier's intent as it is."""
+    assert arbitrate("what_is_mediation", 0.8, {}, danger=False, non_english=False).intent == "what_is_mediation"
+
+
+def test_thresholds_are_configurable() -> None:
+    """A stricter in-domain threshold turns a borderline message out of scope."""
+    borderline = scores(in_domain=0.6)
+    assert arbitrate("what_is_mediation", 0.8, borderline, danger=False, non_english=False).intent == "what_is_mediation"
+    strict = Thresholds(in_domain=0.7)
+    assert arbitrate("what_is_mediation", 0.8, borderline, danger=False, non_english=False, thresholds=strict).intent == "out_of_scope"

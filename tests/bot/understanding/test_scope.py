@@ -1,0 +1,74 @@
+"""The second-opinion classifiers learn from labelled examples and answer each task with a probability."""
+
+from __future__ import annotations
+
+from typing import List, Tuple
+
+import pytest
+
+from bot.understanding.scope import ASKS_RECOMMENDATION, IN_DOMAIN, NOT_COVERED_QUESTION, ScopeModel, Task, fact_task_name
+
+EXAMPLES: List[Tuple[str, str]] = [
+    *[(f"what is mediation {suffix}", "what_is_mediation") for suffix in ("exactly", "about", "like", "in a dispute", "for us")],
+    *[(f"does the mediator decide {suffix}", "mediator_decision_power") for suffix in ("for us", "who wins", "the outcome", "anything", "it")],
+    *[(f"how much does mediation cost {suffix}", "not_covered") for suffix in ("", "per hour", "in total", "for two", "usually")],
+    *[(f"which process should i use {suffix}", "recommend_process") for suffix in ("", "now", "for my dispute", "with my ex", "please")],
+    *[(f"we stopped talking {suffix}", "communication_breakdown") for suffix in ("", "months ago", "completely", "after the fight", "at all")],
+    *[(f"play some {genre} music", "out_of_scope") for genre in ("jazz", "rock", "pop", "classical", "folk")],
+    *[(f"set an alarm for {hour}", "out_of_scope") for hour in ("seven", "six", "noon", "eight", "nine")],
+    ("hola necesito ayuda", "non_english"),
+]
+
+
+@pytest.fixture(scope="module")
+def model() -> ScopeModel:
+    """The classifiers trained on the small table above."""
+    return ScopeModel.train(EXAMPLES)
+
+
+@pytest.mark.parametrize(
+    "text, task, high",
+    [
+        ("play some blues music", IN_DOMAIN, False),
+        ("set an alarm for ten", IN_DOMAIN, False),
+        ("what is mediation", IN_DOMAIN, True),
+        ("which process should i use for my landlord", ASKS_RECOMMENDATION, True),
+        ("what is mediation exactly", ASKS_RECOMMENDATION, False),
+        ("how much does mediation cost a month", NOT_COVERED_QUESTION, True),
+        ("does the mediator decide", NOT_COVERED_QUESTION, False),
+        ("we stopped talking last year", fact_task_name("communication", False), True),
+        ("what is mediation", fact_task_name("communication", False), False),
+    ],
+)
+def test_each_task_separates_its_examples(model: ScopeModel, text: str, task: str, high: bool) -> None:
+    """Unseen wordings near a task's positive examples score above 0.5, others below."""
+    [scores] = model.scores([text])
+    assert (scores[task] > 0.5) is high, scores
+
+
+def test_task_needing_absent_intents_is_left_out() -> None:
+    """A task whose examples are all of one class is not trained, and not reported."""
+    trained = ScopeModel.train([("hello", "greet"), ("hi there", "greet")], tasks=[Task("only", positive=frozenset({"greet"}))])
+    assert trained.task_names == [] and trained.scores(["hello"]) == [{}]
+
+
+@pytest.mark.parametrize(
+    "text, expected",
+    [
+        ("we argued. then he hit me hard. can a mediator help", ["then he hit me hard", "can a mediator help"]),
+        ("we argue about money all the time, and then he hit me", ["we argue about money all the time", "then he hit me"]),
+        ("what is mediation", []),
+        ("sorry. late again", []),
+    ],
+)
+def test_sentences(text: str, expected: List[str]) -> None:
+    """A message splits into its sentences and clauses of three words or more, or not at all."""
+    from bot.understanding.scope import sentences
+
+    assert sentences(text) == expected
+
+
+def test_task_labels() -> None:
+    """Positive, negative and ignored intents of a task."""
+    task = Task("t", positive=frozenset({"a"}), negative=frozenset({"b"}), ignored=frozenset({"c"}))
+    assert [task.label(intent) for intent in ("a", "b", "c", "d")] == [1, 0, None, None]

@@ -21,7 +21,7 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 from bot.config import PROJECT_ROOT  # noqa: E402
 from bot.understanding.arbiter import Thresholds  # noqa: E402
-from bot.understanding.evaluation import evaluate, model_parser, read_sets, with_thresholds  # noqa: E402
+from bot.understanding.evaluation import add_safety_samples, evaluate, model_parser, read_sets, with_thresholds  # noqa: E402
 
 MODEL = PROJECT_ROOT / "models" / "commonground.tar.gz"
 
@@ -38,6 +38,8 @@ def main() -> int:
     logging.basicConfig(level=logging.WARNING)
     folder = PROJECT_ROOT / "tests" / "nlu" / ("dev" if args.dev else "")
     sets = read_sets(folder, prefix="dev_" if args.dev else "")
+    if args.dev:
+        add_safety_samples(sets, PROJECT_ROOT / "tests" / "bot" / "understanding" / "safety_samples.yml")
     parse = model_parser(args.model)
     if args.set:
         configured = next(c for c in yaml.safe_load((PROJECT_ROOT / "config.yml").read_text())["pipeline"] if c["name"].endswith("MessageArbiter"))

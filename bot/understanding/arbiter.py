@@ -14,6 +14,7 @@ from typing import Mapping, Optional
 
 from bot.understanding.intents import (
     CONVERSATION,
+    DESCRIBE_DISPUTE,
     KNOWLEDGE_QUESTIONS,
     NLU_FALLBACK,
     NON_ENGLISH,
@@ -82,7 +83,7 @@ def arbitrate(
             return Verdict(SAFETY, "classifier")
         return Verdict(NLU_FALLBACK, "unsure safety")
     wants_recommendation = scores.get(ASKS_RECOMMENDATION, 0.0) >= thresholds.recommendation
-    backstop = asks_what_to_do and intent in SITUATION_TOPICS | {NLU_FALLBACK}
+    backstop = asks_what_to_do and intent in SITUATION_TOPICS | {DESCRIBE_DISPUTE, NLU_FALLBACK}
     if intent == RECOMMEND or wants_recommendation or backstop:
         reason = "classifier" if intent == RECOMMEND else ("recommendation request" if wants_recommendation else "asks what to do")
         return Verdict(RECOMMEND, reason)

@@ -101,7 +101,8 @@ def with_thresholds(parse: Parse, thresholds: Thresholds) -> Parse:
                 raw, confidence, result.get("scope") or {}, danger=bool(safety_signals(text)),
                 non_english=result.get("language", "en") != "en", asks_what_to_do=asks_what_to_do(text), thresholds=thresholds,
             )
-            results.append({**result, "intent": {"name": verdict.intent, "confidence": 1.0}})
+            arbiter = {**(result.get("arbiter") or {}), "reason": verdict.reason}
+            results.append({**result, "intent": {"name": verdict.intent, "confidence": 1.0}, "arbiter": arbiter})
         return results
 
     return reparse
@@ -202,6 +203,23 @@ def read_sets(folder: Path, prefix: str = "") -> EvaluationSets:
     return sets
 
 
+def add_safety_samples(sets: EvaluationSets, path: Path) -> EvaluationSets:
+    """Add a safety tuning file's danger and benign messages (its other languages: per code, danger and benign)."""
+    data = _load(path)
+    sets.danger += list(data.get("danger") or [])
+    sets.benign += list(data.get("benign") or [])
+    for per_language in (data.get("other_languages") or {}).values():
+        sets.danger += list(per_language.get("danger") or [])
+        sets.benign += list(per_language.get("benign") or [])
+    return sets
+
+
+def _why(prediction: Prediction) -> str:
+    """The arbiter's reason and the classifier's own intent, for reading a miss."""
+    arbiter = prediction.parse.get("arbiter") or {}
+    return f"{arbiter.get('reason', '?')}; classifier {arbiter.get('intent', '?')}"
+
+
 def _topic_correct(prediction: Prediction, expected: Tuple[str, ...]) -> bool:
     """Right when the intent, or the topic it resolves to, is one of the expected labels."""
     return prediction.intent in expected or (prediction.topic is not None and prediction.topic in expected)
@@ -285,7 +303,7 @@ def evaluate(parse: Parse, sets: EvaluationSets) -> Report:
         truth = [expected[0] for _, expected in sets.topics]
         predicted = [expected[0] if ok else (p.topic or p.intent or "none") for p, ok, (_, expected) in zip(predictions, correct, sets.topics)]
         record("topic accuracy", sum(correct) / len(correct), len(correct),
-               [f"{t} -> {p.topic or p.intent}: {p.text}" for p, ok, t in zip(predictions, correct, truth) if not ok])
+               [f"{t} -> {p.topic or p.intent} ({_why(p)}): {p.text}" for p, ok, t in zip(predictions, correct, truth) if not ok])
         figures["topic macro-F1"] = float(f1_score(truth, predicted, average="macro", labels=sorted(set(truth)), zero_division=0))
         sizes["topic macro-F1"] = len(correct)
     if sets.polarity:

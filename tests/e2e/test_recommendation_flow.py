@@ -7,7 +7,7 @@ from typing import Dict, List
 
 import pytest
 
-from bot.consultations import Contact, ConsultationStore
+from bot.handover.requests import Contact, ConsultationStore
 from bot.db import session_factory
 from tests.e2e.conftest import Servers
 

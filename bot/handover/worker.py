@@ -60,6 +60,10 @@ class DeliveryWorker:
                 self.outbox.mark_attempt_failed(delivery.id, str(error), utc_now(), self.policy)
                 logger.warning("delivery %s (%s) attempt %d failed: %s", delivery.id, delivery.channel, delivery.attempts, error)
                 outcomes.append(f"{delivery.id}:failed")
+            except Exception as error:  # noqa: BLE001 - one bad delivery must not stop the others
+                logger.exception("delivery %s (%s) failed unexpectedly", delivery.id, delivery.channel)
+                self.outbox.mark_attempt_failed(delivery.id, f"unexpected {type(error).__name__}: {error}", utc_now(), self.policy)
+                outcomes.append(f"{delivery.id}:failed")
             else:
                 self.outbox.mark_sent(delivery.id, utc_now())
                 logger.info("delivery %s (%s) of request %s sent", delivery.id, delivery.channel, delivery.request_id)

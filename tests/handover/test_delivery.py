@@ -277,3 +277,22 @@ def test_two_workers_on_postgresql_send_each_delivery_once() -> None:
         assert sent[0] and sent[1], "both workers took part"
         assert sorted(sent[0] + sent[1]) == sorted(f"{i}:sent" for i in range(1, 41))
         database.kw["bind"].dispose()
+
+
+def test_an_unexpected_error_in_one_delivery_does_not_stop_the_others(database: sessionmaker) -> None:
+    """A sender that raises something unforeseen costs that delivery one attempt; the next one is still sent."""
+
+    class Broken:
+        def send(self, request: ConsultationRequest, idempotency_key: str, now: object) -> None:
+            raise ValueError("header contains a newline")
+
+    class Working:
+        sent: List[str] = []
+
+        def send(self, request: ConsultationRequest, idempotency_key: str, now: object) -> None:
+            self.sent.append(idempotency_key)
+
+    request_id = ConsultationStore(database).save(a_request(), ["email", "webhook"])
+    assert worker_for(database, {"email": Broken(), "webhook": Working()}).run_once() == ["1:failed", "2:sent"]
+    [email, webhook] = Outbox(database).for_requests([request_id])[request_id]
+    assert email.state == PENDING and "ValueError" in email.last_error and webhook.state == SENT

@@ -264,7 +264,6 @@ def create_app(settings: Optional[Settings] = None, name: str = "commonground_co
 def main() -> int:
     """Serve the console on CONSOLE_HOST:CONSOLE_PORT."""
     settings = get_settings()
-    logging.basicConfig(level=logging.INFO)
     from bot.db import create_schema, engine_for
 
     create_schema(engine_for(settings.database_url))

@@ -197,3 +197,34 @@ def test_passwords_are_stored_as_argon2id(sessions: sessionmaker) -> None:
     with sessions() as session:
         [stored] = session.execute(select(StaffUserRow.password_hash)).scalars().all()
     assert stored.startswith("$argon2id$") and "password" not in stored
+
+
+def test_staff_user_prompts_for_the_password_on_a_terminal(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    """On a terminal the command asks twice without echoing the password, then creates the account."""
+    import os
+    import pty
+    import sys
+
+    from bot.config import PROJECT_ROOT
+
+    database_url = f"sqlite:///{tmp_path / 'tty.db'}"
+    pid, terminal = pty.fork()
+    if pid == 0:  # the child: the command, on the pseudo-terminal
+        os.chdir(PROJECT_ROOT)
+        os.environ["DATABASE_URL"] = database_url
+        os.execv(sys.executable, [sys.executable, "-m", "bot.console.accounts", "tty@firm.example"])
+    shown = b""
+
+    def read_until(token: bytes) -> None:
+        nonlocal shown
+        while token not in shown:
+            shown += os.read(terminal, 1024)
+
+    read_until(b"New password: ")
+    os.write(terminal, b"a long tty password\n")
+    read_until(b"Repeat it: ")
+    os.write(terminal, b"a long tty password\n")
+    read_until(b"created")
+    os.waitpid(pid, 0)
+    assert b"a long tty password" not in shown
+    assert StaffAccounts(session_factory(database_url)).log_in("tty@firm.example", "a long tty password", "127.0.0.1", utc_now())

@@ -296,3 +296,23 @@ def test_an_unexpected_error_in_one_delivery_does_not_stop_the_others(database: 
     assert worker_for(database, {"email": Broken(), "webhook": Working()}).run_once() == ["1:failed", "2:sent"]
     [email, webhook] = Outbox(database).for_requests([request_id])[request_id]
     assert email.state == PENDING and "ValueError" in email.last_error and webhook.state == SENT
+
+
+@pytest.mark.parametrize("env, code, output", [
+    ({}, 0, "hand-over deliveries: none configured"),
+    ({"CLIO_GROW_INBOX_TOKEN": "t", "HANDOVER_WEBHOOK_URL": "http://127.0.0.1:9/h", "HANDOVER_WEBHOOK_SECRET": "s"}, 0,
+     "hand-over deliveries: webhook, clio_grow"),
+    ({"SMTP_URL": "smtp://127.0.0.1:25"}, 2, "email delivery is partly configured: set HANDOVER_EMAIL_TO, HANDOVER_EMAIL_FROM"),
+])
+def test_start_up_check_says_which_deliveries_are_on(env: Dict[str, str], code: int, output: str, tmp_path: Path) -> None:
+    """What scripts/run.sh runs first: a partly configured delivery stops start-up naming the missing variables."""
+    import os
+    import subprocess
+    import sys
+
+    from bot.config import PROJECT_ROOT
+
+    clean = {k: v for k, v in os.environ.items() if not k.startswith(("HANDOVER_", "SMTP_", "CLIO_"))}
+    done = subprocess.run([sys.executable, "-m", "bot.handover.worker", "--check"], cwd=PROJECT_ROOT,
+                          env={**clean, **env, "COMMONGROUND_VAR_DIR": str(tmp_path)}, capture_output=True, text=True, timeout=60)
+    assert done.returncode == code and output in done.stdout + done.stderr

@@ -316,3 +316,44 @@ def test_start_up_check_says_which_deliveries_are_on(env: Dict[str, str], code: 
     done = subprocess.run([sys.executable, "-m", "bot.handover.worker", "--check"], cwd=PROJECT_ROOT,
                           env={**clean, **env, "COMMONGROUND_VAR_DIR": str(tmp_path)}, capture_output=True, text=True, timeout=60)
     assert done.returncode == code and output in done.stdout + done.stderr
+
+
+def test_a_killed_worker_process_loses_nothing(tmp_path: Path) -> None:
+    """A request stored while the worker fails and is then killed (SIGKILL) is emailed by the next worker process."""
+    import os
+    import signal
+    import subprocess
+    import sys
+
+    from bot.config import PROJECT_ROOT
+
+    database_url = f"sqlite:///{tmp_path / 'outbox.db'}"
+    database = session_factory(database_url)
+    create_schema(database.kw["bind"])
+    port = free_port()
+    env = {**os.environ, "DATABASE_URL": database_url, "COMMONGROUND_VAR_DIR": str(tmp_path),
+           "SMTP_URL": f"smtp://127.0.0.1:{port}", "HANDOVER_EMAIL_TO": "intake@firm.example",
+           "HANDOVER_EMAIL_FROM": "assistant@firm.example", "DELIVERY_FIRST_RETRY_SECONDS": "1", "DELIVERY_TIMEOUT_SECONDS": "2"}
+
+    def start_worker() -> "subprocess.Popen[bytes]":
+        return subprocess.Popen([sys.executable, "-m", "bot.handover.worker"], cwd=PROJECT_ROOT, env=env,
+                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+
+    request_id = ConsultationStore(database).save(a_request(), ["email"])
+    first = start_worker()
+    deadline = time.monotonic() + 60
+    while Outbox(database).for_requests([request_id])[request_id][0].attempts == 0 and time.monotonic() < deadline:
+        time.sleep(0.2)
+    first.send_signal(signal.SIGKILL)
+    first.wait(timeout=10)
+    assert states(database, request_id)[0][1] == PENDING
+    controller, inbox = smtp_server(port)
+    second = start_worker()
+    try:
+        assert len(inbox.wait_for(1, 60)) == 1
+    finally:
+        second.terminate()
+        second.wait(timeout=20)
+        controller.stop()
+    assert states(database, request_id)[0][1] == SENT
+    assert second.returncode == 0  # SIGTERM stops the worker cleanly

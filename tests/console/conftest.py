@@ -10,7 +10,7 @@ import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Dict, Iterator
+from typing import Dict, Iterator, Optional
 
 import pytest
 import requests
@@ -72,19 +72,18 @@ def create_staff_account(env: Dict[str, str], email: str, password: str) -> "sub
                           cwd=PROJECT_ROOT, env=env, capture_output=True, text=True, timeout=60)
 
 
-@pytest.fixture(scope="module")
-def console(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Console]:
-    """The console process with a staff account."""
-    work = tmp_path_factory.mktemp("console")
+def start_console(work: Path, extra_env: Optional[Dict[str, str]] = None) -> Console:
+    """The console process on a free port with databases in `work` and one staff account; started."""
     port = free_port()
     database_url, tracker_url = f"sqlite:///{work / 'commonground.db'}", f"sqlite:///{work / 'tracker.db'}"
     env = {**os.environ, "DATABASE_URL": database_url, "TRACKER_STORE_URL": tracker_url, "CONSOLE_PORT": str(port),
-           "CONSOLE_HOST": "127.0.0.1", "CONSOLE_PUBLIC_URL": f"http://127.0.0.1:{port}", "COMMONGROUND_VAR_DIR": str(work)}
+           "CONSOLE_HOST": "127.0.0.1", "CONSOLE_PUBLIC_URL": f"http://127.0.0.1:{port}", "COMMONGROUND_VAR_DIR": str(work),
+           **(extra_env or {})}
     create_schema(session_factory(database_url).kw["bind"])
     assert create_staff_account(env, STAFF_EMAIL, STAFF_PASSWORD).returncode == 0
-    log = (work / "console.log").open("wb")
-    process = subprocess.Popen([sys.executable, "-m", "bot.console.app"], cwd=PROJECT_ROOT, env=env,
-                               stdout=log, stderr=subprocess.STDOUT)
+    with (work / "console.log").open("wb") as log:
+        process = subprocess.Popen([sys.executable, "-m", "bot.console.app"], cwd=PROJECT_ROOT, env=env,
+                                   stdout=log, stderr=subprocess.STDOUT)
     url = f"http://127.0.0.1:{port}"
     deadline = time.monotonic() + 60
     while True:
@@ -97,10 +96,16 @@ def console(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Console]:
             process.kill()
             pytest.fail("the console did not start: " + (work / "console.log").read_text(errors="replace")[-3000:])
         time.sleep(0.3)
-    yield Console(url, env, database_url, tracker_url, process)
-    process.terminate()
-    process.wait(timeout=20)
-    log.close()
+    return Console(url, env, database_url, tracker_url, process)
+
+
+@pytest.fixture(scope="module")
+def console(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Console]:
+    """The console process with a staff account."""
+    running = start_console(tmp_path_factory.mktemp("console"))
+    yield running
+    running.process.terminate()
+    running.process.wait(timeout=20)
 
 
 def login(console: Console, email: str = STAFF_EMAIL, password: str = STAFF_PASSWORD) -> requests.Session:

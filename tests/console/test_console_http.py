@@ -10,6 +10,7 @@ import requests
 from sqlalchemy.orm import sessionmaker
 
 from bot.console.accounts import AccountError, StaffAccounts
+from bot.console.app import LOGIN_CSRF_COOKIE
 from bot.db import create_schema, session_factory
 from bot.handover.requests import ConsultationStore, utc_now
 from tests.console.conftest import (
@@ -228,3 +229,23 @@ def test_staff_user_prompts_for_the_password_on_a_terminal(tmp_path) -> None:  #
     os.waitpid(pid, 0)
     assert b"a long tty password" not in shown
     assert StaffAccounts(session_factory(database_url)).log_in("tty@firm.example", "a long tty password", "127.0.0.1", utc_now())
+
+
+def test_the_session_cookie_is_secure_when_the_console_is_served_over_https(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    """With an https CONSOLE_PUBLIC_URL (TLS ends at the firm's proxy) the browser sends the cookie only over https."""
+    from tests.console.conftest import start_console
+
+    running = start_console(tmp_path, {"CONSOLE_PUBLIC_URL": "https://intake.firm.example"})
+    try:
+        browser = requests.Session()
+        page = browser.get(running.url + "/login", timeout=10)
+        csrf = page.text.split('name="csrf" value="', 1)[1].split('"', 1)[0]
+        assert "Secure" in page.headers["Set-Cookie"]
+        browser.cookies.set(LOGIN_CSRF_COOKIE, csrf)  # requests keeps Secure cookies away from http://
+        answer = browser.post(running.url + "/login", allow_redirects=False, timeout=10,
+                              data={"email": STAFF_EMAIL, "password": "correct horse battery staple", "csrf": csrf})
+        assert answer.status_code == 302
+        assert "cg_session=" in answer.headers["Set-Cookie"] and "Secure" in answer.headers["Set-Cookie"]
+    finally:
+        running.process.terminate()
+        running.process.wait(timeout=20)

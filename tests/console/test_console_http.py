@@ -249,3 +249,15 @@ def test_the_session_cookie_is_secure_when_the_console_is_served_over_https(tmp_
     finally:
         running.process.terminate()
         running.process.wait(timeout=20)
+
+
+def test_login_is_rate_limited_per_address(sessions: sessionmaker) -> None:
+    """Twenty failures from one address within 15 minutes pause sign-in from it, whichever accounts were tried; others are unaffected."""
+    create_schema(sessions.kw["bind"])
+    accounts = StaffAccounts(sessions)
+    now = utc_now()
+    for number in range(20):
+        assert accounts.log_in(f"guess{number}@firm.example", "wrong", "203.0.113.9", now) is None
+    assert accounts.too_many_failures("someone@firm.example", "203.0.113.9", now)
+    assert not accounts.too_many_failures("someone@firm.example", "198.51.100.1", now)
+    assert not accounts.too_many_failures("someone@firm.example", "203.0.113.9", now + timedelta(minutes=16))

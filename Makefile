@@ -22,7 +22,7 @@ export SQLALCHEMY_SILENCE_UBER_WARNING ?= 1
 export PYTHONDONTWRITEBYTECODE ?= 1
 
 .PHONY: help run shell test unit validate stories eval cv bench kb install web test-tools clean \
-	telegram-webhook erase retention scaleout
+	telegram-webhook erase retention scaleout staff-user
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-17s %s\n", $$1, $$2}'
@@ -77,6 +77,10 @@ scaleout: $(MODEL) ## Run 2 Rasa + 2 action servers behind nginx on PostgreSQL a
 erase: $(INSTALLED) ## Delete everything stored for one conversation: make erase ID=<conversation id>
 	@test -n "$(ID)" || { echo "usage: make erase ID=<conversation id>" >&2; exit 2; }
 	$(PY) -m bot.privacy erase "$(ID)"
+
+staff-user: $(INSTALLED) ## Create or reset a staff console account: make staff-user EMAIL=<address> (password on stdin)
+	@test -n "$(EMAIL)" || { echo "usage: make staff-user EMAIL=<address>" >&2; exit 2; }
+	@$(PY) -m bot.console.accounts "$(EMAIL)"
 
 retention: $(INSTALLED) ## Delete conversations idle for more than RETENTION_DAYS (default 90)
 	$(PY) -m bot.privacy retention

@@ -11,7 +11,7 @@ from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
 from actions.base import EventType
-from bot.consultations import ConsultationStore
+from bot.handover.requests import ConsultationStore
 from bot.messages import message
 
 logger = logging.getLogger(__name__)

@@ -132,7 +132,7 @@ class ActionNoteFact(Action):
         return [SlotSet(fact, value) for fact, value in found.items()] + [SlotSet("recommendation_offered", True)]
 
 
-RESET_SLOTS = (*FACTS, "contact_name", "contact_method", "description", "consent", "requested_slot")
+RESET_SLOTS = (*FACTS, "contact_name", "contact_method", "description", "other_party", "consent", "requested_slot")
 
 
 class ActionCancel(Action):

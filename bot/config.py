@@ -30,6 +30,24 @@ class Settings:
     emergency_number: str
     # The same number without English words around it, for safety replies in other languages.
     emergency_number_plain: str
+    firm_region: str = "GB"
+    firm_response_time: str = "within one working day"
+    handover_email_to: str = ""
+    handover_email_from: str = ""
+    smtp_url: str = ""
+    smtp_ca_file: str = ""
+    handover_webhook_url: str = ""
+    handover_webhook_secret: str = ""
+    clio_grow_inbox_token: str = ""
+    clio_grow_url: str = "https://grow.clio.com"
+    console_host: str = "127.0.0.1"
+    console_port: int = 8090
+    console_public_url: str = "http://127.0.0.1:8090"
+    console_session_minutes: float = 30
+    delivery_timeout_s: float = 10
+    delivery_poll_s: float = 0.5
+    delivery_first_retry_s: float = 30
+    delivery_give_up_hours: float = 24
 
     @classmethod
     def from_env(cls, env: Optional[Mapping[str, str]] = None) -> "Settings":
@@ -59,6 +77,24 @@ class Settings:
             firm_contact=env.get("FIRM_CONTACT", "the contact details on the firm's website"),
             emergency_number=env.get("EMERGENCY_NUMBER", "your local emergency number (112 in Europe, 911 in the US)"),
             emergency_number_plain=env.get("EMERGENCY_NUMBER", "112 / 911"),
+            firm_region=(env.get("FIRM_REGION") or "GB").upper(),
+            firm_response_time=env.get("FIRM_RESPONSE_TIME") or "within one working day",
+            handover_email_to=env.get("HANDOVER_EMAIL_TO", ""),
+            handover_email_from=env.get("HANDOVER_EMAIL_FROM", ""),
+            smtp_url=env.get("SMTP_URL", ""),
+            smtp_ca_file=env.get("SMTP_CA_FILE", ""),
+            handover_webhook_url=env.get("HANDOVER_WEBHOOK_URL", ""),
+            handover_webhook_secret=env.get("HANDOVER_WEBHOOK_SECRET", ""),
+            clio_grow_inbox_token=env.get("CLIO_GROW_INBOX_TOKEN", ""),
+            clio_grow_url=(env.get("CLIO_GROW_URL") or "https://grow.clio.com").rstrip("/"),
+            console_host=env.get("CONSOLE_HOST") or "127.0.0.1",
+            console_port=int(env.get("CONSOLE_PORT") or 8090),
+            console_public_url=(env.get("CONSOLE_PUBLIC_URL") or f"http://127.0.0.1:{env.get('CONSOLE_PORT') or 8090}").rstrip("/"),
+            console_session_minutes=float(env.get("CONSOLE_SESSION_MINUTES") or 30),
+            delivery_timeout_s=float(env.get("DELIVERY_TIMEOUT_SECONDS") or 10),
+            delivery_poll_s=float(env.get("DELIVERY_POLL_SECONDS") or 0.5),
+            delivery_first_retry_s=float(env.get("DELIVERY_FIRST_RETRY_SECONDS") or 30),
+            delivery_give_up_hours=float(env.get("DELIVERY_GIVE_UP_HOURS") or 24),
         )
 
 

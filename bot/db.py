@@ -45,7 +45,9 @@ def default_session_factory() -> sessionmaker:
 
 def import_models() -> None:
     """Import every module that defines tables, so that `Base.metadata` knows them all."""
-    import bot.consultations  # noqa: F401
+    import bot.console.models  # noqa: F401
+    import bot.handover.outbox  # noqa: F401
+    import bot.handover.requests  # noqa: F401
     import bot.knowledge.models  # noqa: F401
 
 
@@ -58,21 +60,30 @@ def create_schema(engine: Engine) -> None:
     config.set_main_option("script_location", str(PROJECT_ROOT / "migrations"))
     with engine.begin() as connection:
         config.attributes["connection"] = connection
-        if _created_before_migrations(connection):
-            command.stamp(config, FIRST_REVISION)
+        adopted = _created_before_migrations(connection)
+        if adopted:
+            command.stamp(config, adopted)
         command.upgrade(config, "head")
 
 
 FIRST_REVISION = "2d7aca2aaef7"
 
 
-def _created_before_migrations(connection: Connection) -> bool:
-    """Whether the tables were made by `create_all` before the project used Alembic."""
+FIRST_REVISION_TABLES = {"consultation_requests", "kb_content_version", "kb_source_paragraphs", "kb_topics",
+                         "kb_citations", "kb_topic_relations"}
+
+
+def _created_before_migrations(connection: Connection) -> Optional[str]:
+    """The revision a database made by `create_all` (before the project used Alembic) matches, or None."""
     from alembic.migration import MigrationContext
 
     import_models()
-    unversioned = MigrationContext.configure(connection).get_current_revision() is None
-    return unversioned and set(Base.metadata.tables) <= set(inspect(connection).get_table_names())
+    if MigrationContext.configure(connection).get_current_revision() is not None:
+        return None
+    tables = set(inspect(connection).get_table_names())
+    if set(Base.metadata.tables) <= tables:
+        return "head"
+    return FIRST_REVISION if FIRST_REVISION_TABLES <= tables else None
 
 
 class UsesDatabase:

@@ -20,7 +20,7 @@ from sqlalchemy import create_engine, text
 from sqlalchemy.engine import Engine
 
 from bot.config import get_settings
-from bot.consultations import ConsultationStore
+from bot.handover.requests import ConsultationStore
 
 EMAIL = re.compile(r"[A-Za-z0-9._%+'-]+@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)+")
 PHONE = re.compile(r"(?<![\w/])\+?\(?\d[\d ()./-]{5,}\d(?![\w/])")

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Starts the action server and the Rasa server on the embedded defaults; Ctrl-C stops both.
+# Starts the action server, the Rasa server, the demo page, the delivery worker and the staff console; Ctrl-C stops all.
 # With --shell, talks to the assistant in this terminal instead of serving channels.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -33,6 +33,9 @@ wait_for() {  # url, name, pid, seconds
 }
 
 log_options=(--logging-config-file logging.yml)
+
+# Which hand-over deliveries are on; a partly configured one stops start-up naming what is missing.
+"$venv/bin/python" -m bot.handover.worker --check
 [ "${RASA_DEBUG:-}" = "1" ] && log_options+=(--debug)
 
 "$venv/bin/rasa" run actions --actions actions --port "$action_port" "${log_options[@]}" &
@@ -64,6 +67,15 @@ web_port=${WEB_PORT:-8080}
 "$venv/bin/python" scripts/serve-web.py --port "$web_port" &
 pids+=($!)
 
+# The delivery worker (its own process; several may run against PostgreSQL) and the staff console.
+"$venv/bin/python" -m bot.handover.worker &
+pids+=($!)
+console_host=${CONSOLE_HOST:-127.0.0.1}
+console_port=${CONSOLE_PORT:-8090}
+"$venv/bin/python" -m bot.console.app &
+pids+=($!)
+wait_for "http://$console_host:$console_port/login" "staff console" "${pids[4]}" 60
+
 cat <<MSG
 
 Common Ground is running.
@@ -73,6 +85,7 @@ Common Ground is running.
   socket.io: http://localhost:$rasa_port/socket.io (events user_uttered / bot_uttered)
   Slack:     http://localhost:$rasa_port/webhooks/slack/webhook    (when SLACK_TOKEN is set)
   Telegram:  http://localhost:$rasa_port/webhooks/telegram/webhook (when TELEGRAM_TOKEN is set)
+  Console:   http://$console_host:$console_port/  (staff inbox; accounts: make staff-user EMAIL=...)
   Terminal:  make shell
 Press Ctrl-C to stop everything.
 MSG

@@ -13,7 +13,8 @@ from sqlalchemy.engine import Engine
 from bot.db import Base, create_schema, import_models
 from tests.conftest import fresh_postgres_database
 
-TABLES = {"kb_source_paragraphs", "kb_topics", "kb_citations", "kb_topic_relations", "kb_content_version", "consultation_requests"}
+TABLES = {"kb_source_paragraphs", "kb_topics", "kb_citations", "kb_topic_relations", "kb_content_version", "consultation_requests",
+          "handover_deliveries", "staff_users", "staff_sessions", "staff_login_failures", "audit_log"}
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])

@@ -15,7 +15,7 @@ from rasa.shared.core.events import ActionExecuted, SlotSet, UserUttered
 from rasa.shared.core.trackers import DialogueStateTracker
 from sqlalchemy.orm import sessionmaker
 
-from bot.consultations import Contact, ConsultationRequest, ConsultationStore, utc_now
+from bot.handover.requests import Contact, ConsultationRequest, ConsultationStore, utc_now
 from bot.db import create_schema
 from bot.privacy import MaskingFilter, delete_idle_conversations, erase_conversation, mask_personal_data
 from bot.stores import ConfiguredLockStore, ConfiguredSQLTrackerStore

@@ -83,6 +83,7 @@ def start_servers(work: Path, extra_env: Optional[Dict[str, str]] = None) -> Ser
         "RASA_PORT": str(rasa_port),
         "ACTION_PORT": str(action_port),
         "WEB_PORT": str(free_port()),
+        "CONSOLE_PORT": str(free_port()),
         "ACTION_ENDPOINT_URL": f"http://localhost:{action_port}/webhook",
         "DATABASE_URL": f"sqlite:///{work / 'commonground.db'}",
         "TRACKER_STORE_URL": f"sqlite:///{work / 'tracker.db'}",

@@ -7,7 +7,7 @@ from typing import Dict, List
 
 import pytest
 
-from bot.consultations import Contact, ConsultationStore
+from bot.handover.requests import Contact, ConsultationStore
 from bot.db import session_factory
 from tests.e2e.conftest import Servers
 
@@ -136,6 +136,7 @@ def handover(talk: Conversation, consent: str, start: str = "I'd like to talk to
     steps["bad_contact"] = talk.say("call me tomorrow")
     steps["contact"] = talk.say("ana.lopez@example.com")
     steps["description"] = talk.say("My landlord is keeping my deposit")
+    steps["other_party"] = talk.say("skip")
     steps["consent"] = talk.say(consent)
     return steps
 
@@ -149,12 +150,15 @@ def test_handover_with_consent_is_stored(servers: Servers) -> None:
     assert steps["start"][0]["custom"]["kind"] == "handoff"
     assert steps["start"][-1]["custom"]["fact"] == "contact_name"
     assert "couldn't read that" in steps["bad_contact"][0]["text"]
+    assert steps["description"][-1]["custom"]["fact"] == "other_party"
+    assert steps["other_party"][-1]["custom"]["fact"] == "consent"
     assert steps["consent"][-1]["custom"]["status"] == "stored"
     store = ConsultationStore(session_factory(servers.env["DATABASE_URL"]))
     [stored] = store.for_conversation(talk.sender)
     assert stored.name == "Ana Lopez"
     assert stored.contact == Contact("email", "ana.lopez@example.com")
     assert stored.description == "My landlord is keeping my deposit"
+    assert stored.other_party == ""
     assert stored.recommendation["process"] == "court"
     assert stored.consented_at is not None
 

@@ -1,0 +1,277 @@
+"""The staff console: Sanic routes, Jinja2 templates (autoescaped), server-side sessions with CSRF tokens.
+
+Command line: python -m bot.console.app   (CONSOLE_HOST:CONSOLE_PORT, default 127.0.0.1:8090)
+"""
+
+from __future__ import annotations
+
+import hmac
+import logging
+import secrets
+import sys
+from datetime import datetime, timedelta, timezone
+from functools import wraps
+from pathlib import Path
+from typing import Any, Awaitable, Callable, Dict, List, Optional
+
+from jinja2 import Environment, FileSystemLoader, select_autoescape
+from sanic import Request, Sanic, response
+from sanic.exceptions import SanicException
+from sanic.response import HTTPResponse
+
+from bot.config import Settings, get_settings
+from bot.console.accounts import StaffAccounts, StaffSession
+from bot.console.transcript import transcript
+from bot.handover.content import recommendation_view
+from bot.handover.outbox import Outbox
+from bot.handover.requests import MAX_NOTE_CHARS, STATES, ConsultationRequest, ConsultationStore, utc_now
+
+logger = logging.getLogger(__name__)
+HERE = Path(__file__).parent
+SESSION_COOKIE = "cg_session"
+LOGIN_CSRF_COOKIE = "cg_login_csrf"
+MAX_BODY_BYTES = 64 * 1024
+MAX_EMAIL_CHARS = 254
+MAX_PASSWORD_CHARS = 1024
+
+Handler = Callable[..., Awaitable[HTTPResponse]]
+
+
+def _templates() -> Environment:
+    environment = Environment(loader=FileSystemLoader(str(HERE / "templates")),
+                              autoescape=select_autoescape(enabled_extensions=("html",), default=True))
+    environment.filters["waited"] = waited
+    environment.filters["when"] = lambda moment: moment.strftime("%Y-%m-%d %H:%M UTC") if moment else ""
+    return environment
+
+
+def waited(since: datetime, now: Optional[datetime] = None) -> str:
+    """How long ago `since` was, in words a person reads at a glance."""
+    seconds = max(0, int(((now or utc_now()) - since).total_seconds()))
+    if seconds < 3600:
+        return f"{seconds // 60} min"
+    if seconds < 86400:
+        return f"{seconds // 3600} h {seconds % 3600 // 60} min"
+    return f"{seconds // 86400} d {seconds % 86400 // 3600} h"
+
+
+def _field(request: Request, name: str, limit: int) -> Optional[str]:
+    """A form field, or None when missing or longer than `limit`."""
+    value = request.form.get(name) if request.form else None
+    if value is None or len(value) > limit:
+        return None
+    return value
+
+
+def create_app(settings: Optional[Settings] = None, name: str = "commonground_console") -> Sanic:
+    """The console application for `settings`."""
+    settings = settings or get_settings()
+    app = Sanic(name)
+    app.config.REQUEST_MAX_SIZE = MAX_BODY_BYTES
+    app.config.FALLBACK_ERROR_FORMAT = "html"
+    templates = _templates()
+    accounts, requests_store, outbox = StaffAccounts(), ConsultationStore(), Outbox()
+    idle_limit = timedelta(minutes=settings.console_session_minutes)
+    secure_cookies = settings.console_public_url.startswith("https://")
+    app.static("/static", str(HERE / "static"), name="static")
+
+    def page(template: str, status: int = 200, **context: Any) -> HTTPResponse:
+        html = templates.get_template(template).render(**context)
+        answer = response.html(html, status=status)
+        answer.headers["Content-Security-Policy"] = "default-src 'none'; style-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'"
+        answer.headers["X-Content-Type-Options"] = "nosniff"
+        answer.headers["Referrer-Policy"] = "same-origin"
+        answer.headers["Cache-Control"] = "no-store"
+        return answer
+
+    def set_cookie(answer: HTTPResponse, name_: str, value: str, max_age: Optional[int] = None) -> None:
+        answer.cookies[name_] = value
+        cookie = answer.cookies[name_]
+        cookie["httponly"] = True
+        cookie["samesite"] = "Strict"
+        cookie["path"] = "/"
+        if secure_cookies:
+            cookie["secure"] = True
+        if max_age is not None:
+            cookie["max-age"] = max_age
+
+    def staff_only(api: bool = False, state_changing: bool = False) -> Callable[[Handler], Handler]:
+        def decorate(handler: Handler) -> Handler:
+            @wraps(handler)
+            async def guarded(request: Request, *args: Any, **kwargs: Any) -> HTTPResponse:
+                staff = accounts.session_for(request.cookies.get(SESSION_COOKIE), utc_now(), idle_limit)
+                if staff is None:
+                    if api:
+                        return response.json({"error": "sign in first"}, status=401)
+                    if request.method != "GET":
+                        return page("error.html", status=401, message="Your session has ended. Please sign in again.", staff=None)
+                    return response.redirect("/login")
+                if state_changing:
+                    sent = _field(request, "csrf", 128) or ""
+                    if not hmac.compare_digest(sent.encode(), staff.csrf_token.encode()):
+                        return page("error.html", status=403, staff=staff,
+                                    message="This form has expired. Please go back, reload the page and try again.")
+                return await handler(request, staff, *args, **kwargs)
+            return guarded
+        return decorate
+
+    @app.get("/login")
+    async def login_page(request: Request) -> HTTPResponse:
+        token = secrets.token_urlsafe(24)
+        answer = page("login.html", csrf=token, error=None, email="", staff=None)
+        set_cookie(answer, LOGIN_CSRF_COOKIE, token, max_age=3600)
+        return answer
+
+    @app.post("/login")
+    async def log_in(request: Request) -> HTTPResponse:
+        email = _field(request, "email", MAX_EMAIL_CHARS)
+        password = _field(request, "password", MAX_PASSWORD_CHARS)
+        sent_csrf = _field(request, "csrf", 128) or ""
+        cookie_csrf = request.cookies.get(LOGIN_CSRF_COOKIE) or ""
+        token = secrets.token_urlsafe(24)
+
+        def again(error: str, status: int) -> HTTPResponse:
+            answer = page("login.html", status=status, csrf=token, error=error, email=(email or "")[:MAX_EMAIL_CHARS], staff=None)
+            set_cookie(answer, LOGIN_CSRF_COOKIE, token, max_age=3600)
+            return answer
+
+        if not cookie_csrf or not hmac.compare_digest(sent_csrf.encode(), cookie_csrf.encode()):
+            return again("The sign-in form expired. Please try again.", 403)
+        if not email or not password:
+            return again("Please give your email address and password (an email has at most 254 characters).", 400)
+        address = request.remote_addr or request.ip or "unknown"
+        now = utc_now()
+        if accounts.too_many_failures(email, address, now):
+            return again("Too many failed attempts. Please wait 15 minutes and try again.", 429)
+        session_token = accounts.log_in(email, password, address, now)
+        if session_token is None:
+            return again("That email address and password don't match an account.", 401)
+        answer = response.redirect("/requests")
+        set_cookie(answer, SESSION_COOKIE, session_token)
+        del answer.cookies[LOGIN_CSRF_COOKIE]
+        return answer
+
+    @app.post("/logout")
+    @staff_only(state_changing=True)
+    async def log_out(request: Request, staff: StaffSession) -> HTTPResponse:
+        accounts.log_out(request.cookies.get(SESSION_COOKIE, ""))
+        answer = response.redirect("/login")
+        del answer.cookies[SESSION_COOKIE]
+        return answer
+
+    @app.get("/")
+    @staff_only()
+    async def home(request: Request, staff: StaffSession) -> HTTPResponse:
+        return response.redirect("/requests")
+
+    def inbox_rows(state: Optional[str]) -> List[Dict[str, Any]]:
+        found = requests_store.newest_first(state)
+        deliveries = outbox.for_requests([r.id for r in found])
+        return [{"request": r, "deliveries": deliveries.get(r.id, [])} for r in found]
+
+    @app.get("/requests")
+    @staff_only()
+    async def inbox(request: Request, staff: StaffSession) -> HTTPResponse:
+        state = request.args.get("state") or "open"
+        if state not in (*STATES, "open", "all"):
+            return page("error.html", status=400, staff=staff, message="Unknown filter: choose new, contacted, closed, open or all.")
+        chosen = None if state in ("all", "open") else state
+        rows = inbox_rows(chosen)
+        if state == "open":
+            rows = [row for row in rows if row["request"].state != "closed"]
+        return page("inbox.html", staff=staff, rows=rows, state=state, counts=requests_store.count_by_state(), now=utc_now())
+
+    @app.get("/api/requests")
+    @staff_only(api=True)
+    async def inbox_api(request: Request, staff: StaffSession) -> HTTPResponse:
+        state = request.args.get("state")
+        if state is not None and state not in STATES:
+            return response.json({"error": "state must be new, contacted or closed"}, status=400)
+        return response.json({"requests": [
+            {"id": row["request"].id, "state": row["request"].state, "name": row["request"].name,
+             "consented_at": row["request"].consented_at.isoformat(),
+             "deliveries": [{"channel": d.channel, "state": d.state, "attempts": d.attempts, "last_error": d.last_error}
+                            for d in row["deliveries"]]}
+            for row in inbox_rows(state)]})
+
+    def find(request_id: int) -> Optional[ConsultationRequest]:
+        return requests_store.get(request_id)
+
+    @app.get("/requests/<request_id:int>")
+    @staff_only()
+    async def request_page(request: Request, staff: StaffSession, request_id: int) -> HTTPResponse:
+        found = find(request_id)
+        if found is None:
+            return page("error.html", status=404, staff=staff, message="There is no such request (it may have been erased).")
+        accounts.audit(staff.email, "viewed", found.id, found.conversation_id)
+        return page("request.html", staff=staff, item=found, deliveries=outbox.for_requests([found.id])[found.id],
+                    recommendation=recommendation_view(found.recommendation), states=STATES, now=utc_now(),
+                    said=transcript(settings.tracker_store_url, found.conversation_id), max_note=MAX_NOTE_CHARS)
+
+    @app.post("/requests/<request_id:int>/state")
+    @staff_only(state_changing=True)
+    async def change_state(request: Request, staff: StaffSession, request_id: int) -> HTTPResponse:
+        state = _field(request, "state", 16)
+        note = _field(request, "note", MAX_NOTE_CHARS)
+        if state not in STATES:
+            return page("error.html", status=400, staff=staff, message="Choose new, contacted or closed.")
+        if note is None and request.form and request.form.get("note") is not None:
+            return page("error.html", status=400, staff=staff, message=f"The note is too long: at most {MAX_NOTE_CHARS} characters.")
+        found = find(request_id)
+        if found is None or not requests_store.set_state(request_id, state, (note or "").strip(), staff.email):
+            return page("error.html", status=404, staff=staff, message="There is no such request (it may have been erased).")
+        accounts.audit(staff.email, f"marked {state}", request_id, found.conversation_id, (note or "").strip())
+        return response.redirect(f"/requests/{request_id}")
+
+    @app.get("/requests/<request_id:int>/erase")
+    @staff_only()
+    async def confirm_erase(request: Request, staff: StaffSession, request_id: int) -> HTTPResponse:
+        found = find(request_id)
+        if found is None:
+            return page("error.html", status=404, staff=staff, message="There is no such request (it may have been erased).")
+        return page("erase.html", staff=staff, item=found)
+
+    @app.post("/requests/<request_id:int>/erase")
+    @staff_only(state_changing=True)
+    async def erase(request: Request, staff: StaffSession, request_id: int) -> HTTPResponse:
+        from bot.privacy import erase_conversation
+
+        found = find(request_id)
+        if found is None:
+            return page("error.html", status=404, staff=staff, message="There is no such request (it may have been erased).")
+        if _field(request, "confirm", 16) != "erase":
+            return page("error.html", status=400, staff=staff, message="Tick the box to confirm the erasure.")
+        result = erase_conversation(found.conversation_id, requests_store)
+        accounts.audit(staff.email, "erased", request_id, found.conversation_id,
+                       f"{result.tracker_events} conversation events, {result.consultation_requests} requests")
+        return page("erased.html", staff=staff, result=result, request_id=request_id)
+
+    @app.get("/audit")
+    @staff_only()
+    async def audit(request: Request, staff: StaffSession) -> HTTPResponse:
+        return page("audit.html", staff=staff, entries=accounts.audit_log())
+
+    @app.exception(SanicException)
+    async def known_error(request: Request, error: SanicException) -> HTTPResponse:
+        status = int(getattr(error, "status_code", 400) or 400)
+        messages = {404: "There is no such page.", 405: "That page can't be used this way.",
+                    413: "That was too much data for one form."}
+        return page("error.html", status=status, staff=None, message=messages.get(status, "That request couldn't be handled."))
+
+    return app
+
+
+def main() -> int:
+    """Serve the console on CONSOLE_HOST:CONSOLE_PORT."""
+    settings = get_settings()
+    from bot.db import create_schema, engine_for
+
+    create_schema(engine_for(settings.database_url))
+    app = create_app(settings)
+    print(f"staff console on http://{settings.console_host}:{settings.console_port}/", flush=True)
+    app.run(host=settings.console_host, port=settings.console_port, access_log=False, workers=1)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

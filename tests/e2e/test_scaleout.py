@@ -313,52 +313,6 @@ def replica_for(cluster: ScaleOut, conversation: str) -> str:
     return probe.headers["X-Upstream"].split(", ")[-1]
 
 
-@pytest.mark.parametrize("transport", ["websocket", "polling"])
-async def test_widget_connection_moves_to_the_other_replica_when_its_replica_dies(cluster: ScaleOut, transport: str) -> None:
-    """Over WebSocket and long-polling a conversation sticks to one replica; killed, the client reconnects
-    through nginx to the other and the same conversation continues where it was."""
-    import socketio  # the widget's protocol, spoken by python-socketio's client
-
-    conversation = uuid.uuid4().hex
-    client = socketio.AsyncClient(reconnection=True, reconnection_delay=0.5, reconnection_delay_max=2)
-    confirmed: "asyncio.Queue[str]" = asyncio.Queue()
-    replies: "asyncio.Queue[dict]" = asyncio.Queue()
-    client.on("session_confirm", confirmed.put)
-    client.on("bot_uttered", replies.put)
-
-    async def on_connect() -> None:
-        await client.emit("session_request", {"session_id": conversation})
-
-    client.on("connect", on_connect)
-
-    async def say(text: str) -> dict:
-        await client.emit("user_uttered", {"message": text, "session_id": conversation})
-        return await asyncio.wait_for(replies.get(), TURN_TIMEOUT_S)
-
-    await client.connect(f"{cluster.url}?conversation={conversation}", socketio_path="/socket.io", transports=[transport])
-    killed = None
-    try:
-        assert await asyncio.wait_for(confirmed.get(), TURN_TIMEOUT_S) == conversation
-        assert (await say("which process should I use?"))["custom"]["fact"] == "safety"
-        assert (await say("no"))["custom"]["fact"] == "other_side_willing"
-        holder = replica_for(cluster, conversation)
-        assert holder in cluster.replica_addresses
-        assert set(socketio_upstreams(cluster, conversation)) == {holder}  # sticky (WebSockets: the probe only, so far)
-        killed = next(s for s in cluster.services if s.name == f"Rasa server {holder.rpartition(':')[2]}")
-        os.killpg(killed.process.pid, signal.SIGKILL)  # type: ignore[union-attr]
-        killed.process.wait(30)  # type: ignore[union-attr]
-        assert await asyncio.wait_for(confirmed.get(), TURN_TIMEOUT_S) == conversation  # reconnected
-        assert (await say("yes"))["custom"]["fact"] == "wants_decision"  # the same conversation, one step on
-        [other] = set(cluster.replica_addresses) - {holder}
-        assert replica_for(cluster, conversation) == other
-        report(f"socket.io over {transport}: replica {holder} killed, conversation continued on", other)
-    finally:
-        await client.disconnect()
-        if killed is not None:  # bring it back for whatever runs next
-            killed.start(cluster.env)
-            _wait_until_ready([killed], 300)
-
-
 # A WebSocket that fails as a blocked network makes it fail: an error, then a close with code 1006.
 BLOCKED_WEBSOCKET = """
 window.WebSocket = class BlockedWebSocket extends EventTarget {
@@ -416,8 +370,8 @@ def test_widget_in_chromium_continues_the_conversation_when_its_replica_dies(clu
             assert replica_for(cluster, conversation) != holder
             lines = [line for line in (cluster.work / "nginx" / "socketio.access.log").read_text().splitlines()
                      if f"conversation={conversation}" in line]
-            assert any(f"transport={transport}" in line for line in lines), lines
-            if transport == "polling":
+            if transport == "polling":  # (a WebSocket is logged only once nginx sees it close, so not checked)
+                assert any("transport=polling" in line for line in lines), lines
                 assert not any("transport=websocket" in line for line in lines), lines
             [events] = stored_events(cluster.database_url, conversation).values()
             bot_payloads = [json.loads(e["data"])["data"]["custom"] for e in events if e["type_name"] == "bot"]

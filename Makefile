@@ -22,7 +22,7 @@ export SQLALCHEMY_SILENCE_UBER_WARNING ?= 1
 export PYTHONDONTWRITEBYTECODE ?= 1
 
 .PHONY: help run shell test unit validate stories eval cv bench kb install web test-tools clean \
-	telegram-webhook erase retention scaleout staff-user
+	telegram-webhook erase retention scaleout staff-user soak
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-17s %s\n", $$1, $$2}'
@@ -53,6 +53,9 @@ cv: $(INSTALLED) ## 5-fold cross-validation of the intent classifier on the trai
 
 bench: $(MODEL) kb ## Benchmark against Rasa's starter bot; writes docs/benchmarks.md
 	$(PY) scripts/bench.py $(BENCH_ARGS)
+
+soak: $(MODEL) kb ## Ten minutes at concurrency 8: memory growth and latency per minute into docs/benchmarks.md (not in CI)
+	$(PY) -m scripts.soak $(SOAK_ARGS)
 
 kb: $(INSTALLED) ## Migrate DATABASE_URL (Alembic) and load the knowledge base (no-op when unchanged)
 	$(PY) -m bot.knowledge.load

@@ -17,6 +17,9 @@ class Settings:
     database_url: str
     tracker_store_url: str
     lock_store_url: str
+    shared_state_url: str
+    redis_timeout_s: float
+    redis_retry_s: float
     sanic_workers: int
     tracker_cache_conversations: int
     rate_limit_messages: int
@@ -58,6 +61,9 @@ class Settings:
             database_url=env.get("DATABASE_URL") or f"sqlite:///{var_dir / 'commonground.db'}",
             tracker_store_url=env.get("TRACKER_STORE_URL") or f"sqlite:///{var_dir / 'tracker.db'}",
             lock_store_url=env.get("LOCK_STORE_URL", ""),
+            shared_state_url=env.get("REDIS_URL") or env.get("LOCK_STORE_URL", ""),
+            redis_timeout_s=float(env.get("REDIS_TIMEOUT_SECONDS") or 0.5),
+            redis_retry_s=float(env.get("REDIS_RETRY_SECONDS") or 5),
             sanic_workers=int(env.get("SANIC_WORKERS") or 1),
             tracker_cache_conversations=int(env.get("TRACKER_CACHE_CONVERSATIONS") or 200),
             rate_limit_messages=int(env.get("RATE_LIMIT_MESSAGES") or 15),

@@ -13,6 +13,7 @@ from typing import Any, Awaitable, Callable, Deque, Dict, Optional
 from bot.channels.guard import screen_for_conversation
 from bot.config import get_settings
 from bot.messages import message
+from bot.shared_state import SharedState, shared_state
 
 logger = logging.getLogger(__name__)
 
@@ -60,14 +61,23 @@ class SenderRateLimiter:
     """At most `limit` messages per sender in any `window_s` seconds (RATE_LIMIT_MESSAGES per
     RATE_LIMIT_WINDOW_SECONDS, default 15 per 10 s); floods get a polite answer, not a queue.
 
-    Per process: with several Rasa processes each enforces the limit for the messages it receives.
+    With Redis configured (bot/shared_state.py) the window is kept in Redis, so the limit holds
+    across replicas; otherwise, or while Redis is away, each process counts what it receives.
     """
 
-    def __init__(self, limit: Optional[int] = None, window_s: Optional[float] = None) -> None:
+    def __init__(self, limit: Optional[int] = None, window_s: Optional[float] = None,
+                 shared: Optional[SharedState] = None) -> None:
         settings = get_settings()
         self.limit = settings.rate_limit_messages if limit is None else limit
         self.window_s = settings.rate_limit_window_s if window_s is None else window_s
+        self.shared = shared_state() if shared is None else shared
         self._recent: "OrderedDict[str, Deque[float]]" = OrderedDict()
+
+    async def check(self, sender_id: str) -> bool:
+        """Record a message from `sender_id` in the shared window (else this process's); False when over."""
+        return await self.shared.within_limit(
+            f"rate:{sender_id}", self.limit, self.window_s, lambda: self.allow(sender_id)
+        )
 
     def allow(self, sender_id: str, now: Optional[float] = None) -> bool:
         """Record a message from `sender_id`; False when it is over the limit."""
@@ -115,7 +125,7 @@ async def handle_text(
     `reply` sends a reply the channel makes itself; `dispatch` runs Rasa on the text and returns
     how many replies the assistant sent.
     """
-    if not limiter.allow(sender_id):
+    if not await limiter.check(sender_id):
         await reply(info_reply("rate_limited"))
         return
     prepared = prepare_text(raw)

@@ -29,6 +29,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.channels.inbound import SenderRateLimiter, handle_text, prepare_text
 from bot.channels.replies import whole_reply
+from bot.shared_state import SharedState, shared_state
 
 logger = logging.getLogger(__name__)
 
@@ -192,9 +193,8 @@ def notification_text(reply: Mapping[str, Any]) -> str:
 class RecentKeys:
     """Keys seen in the last `ttl_s` seconds (at most `max_keys`), kept in this process's memory.
 
-    Slack may deliver one event more than once. `first_time` is a single atomic check-and-remember,
-    so a Redis-backed class with the same method (`SET key 1 NX EX ttl`) can replace this one when
-    several replicas serve one Slack app; in memory, each replica only knows its own deliveries.
+    Slack may deliver one event more than once. `first_time` is a single atomic check-and-remember;
+    `SharedKeys` asks Redis the same question when it is configured and falls back to this.
     """
 
     def __init__(self, ttl_s: float = 3600.0, max_keys: int = 10_000, clock: Callable[[], float] = time.monotonic) -> None:
@@ -218,6 +218,20 @@ class RecentKeys:
         while len(self._expiries) > self.max_keys:
             self._expiries.popitem(last=False)
         return True
+
+
+class SharedKeys:
+    """Delivery keys remembered in Redis (`SET NX EX`, shared by every replica) when it is
+    configured, else, or while Redis is away, in this process (`RecentKeys`)."""
+
+    def __init__(self, shared: Optional[SharedState] = None, local: Optional[RecentKeys] = None) -> None:
+        self.shared = shared_state() if shared is None else shared
+        self.local = local if local is not None else RecentKeys()
+
+    async def first_time(self, key: str) -> bool:
+        """True the first time any replica sees `key` within the TTL, False for a repeat."""
+        remembered_locally = self.local.first_time(key)
+        return await self.shared.first_time(f"slack:{key}", self.local.ttl_s, lambda: remembered_locally)
 
 
 # --- Request interpretation: pure functions from a verified request body to a decision ---------
@@ -461,7 +475,7 @@ class CommonGroundSlackInput(SlackInput):
         slack_signing_secret: Text = "",
         conversation_granularity: Text = "sender",
         api_url: Text = DEFAULT_API_URL,
-        seen: Optional[RecentKeys] = None,
+        seen: Optional[SharedKeys] = None,
     ) -> None:
         super().__init__(
             slack_token,
@@ -476,7 +490,7 @@ class CommonGroundSlackInput(SlackInput):
         if not slack_token:
             raise InvalidConfigException("the Slack channel needs `slack_token` (set SLACK_TOKEN)")
         self.api_url = api_url
-        self.seen = seen if seen is not None else RecentKeys()
+        self.seen = seen if seen is not None else SharedKeys()
         self.rate_limiter = SenderRateLimiter()
 
     def get_output_channel(self, channel: Optional[Text] = None, thread_id: Optional[Text] = None) -> CommonGroundSlackBot:
@@ -496,17 +510,18 @@ class CommonGroundSlackInput(SlackInput):
             if not self.is_request_from_slack_authentic(request):
                 return Answer(401, {"error": "missing or invalid X-Slack-Signature, or a timestamp more than 5 minutes off"}).response()
             retry = request.headers.get(self.retry_num_header)
-            if retry:
-                reason = request.headers.get(self.retry_reason_header)
-                logger.info("Slack retry #%s (%s) acknowledged without processing", retry, reason)
-                return response.json({"ok": True, "ignored": "a retry"}, headers={"X-Slack-No-Retry": "1"})
             outcome = interpret_request(request.headers.get("content-type", ""), request.body)
             if isinstance(outcome, Answer):
                 return outcome.response()
             if not (outcome.addressed or (outcome.channel and outcome.channel == self.slack_channel)):
                 return ignored("not a direct message, a mention or the configured channel").response()
-            if not all([self.seen.first_time(key) for key in outcome.keys]):
-                return ignored("already received").response()
+            # A retry is handled like any delivery: processed unless some replica already received it
+            # (the first attempt may have reached a replica that died before answering).
+            if not all([await self.seen.first_time(key) for key in outcome.keys]):
+                if retry:
+                    logger.info("Slack retry #%s (%s) of a delivery already received: acknowledged",
+                                retry, request.headers.get(self.retry_reason_header))
+                return response.json({"ok": True, "ignored": "already received"}, headers={"X-Slack-No-Retry": "1"})
             self._start(self._handle(outcome, on_new_message, request.app.ctx.agent))
             return response.json({"ok": True})
 

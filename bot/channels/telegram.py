@@ -48,6 +48,7 @@ from sanic.response import HTTPResponse
 
 from bot.channels.guard import screen_for_conversation
 from bot.channels.replies import whole_reply
+from bot.shared_state import SharedState, shared_state
 
 logger = logging.getLogger(__name__)
 
@@ -319,6 +320,22 @@ class RecentUpdateIds:
         return True
 
 
+class SharedUpdateIds:
+    """Update ids remembered in Redis (`SET NX EX`, shared by every replica) when it is configured,
+    else, or while Redis is away, in this process (`RecentUpdateIds`)."""
+
+    def __init__(self, shared: Optional[SharedState] = None, local: Optional[RecentUpdateIds] = None,
+                 ttl_s: float = DEDUPE_TTL_S) -> None:
+        self.shared = shared_state() if shared is None else shared
+        self.local = local or RecentUpdateIds(ttl_s=ttl_s)
+        self.ttl_s = ttl_s
+
+    async def first_time(self, update_id: int) -> bool:
+        """True the first time any replica sees `update_id`, False for a redelivery."""
+        remembered_locally = await self.local.first_time(update_id)
+        return await self.shared.first_time(f"telegram:update:{update_id}", self.ttl_s, lambda: remembered_locally)
+
+
 # --- Bot API client ---------------------------------------------------------------------------
 
 
@@ -403,7 +420,7 @@ class CommonGroundTelegramInput(InputChannel):
     def __init__(self, config: TelegramConfig, seen: Optional[UpdateDeduplicator] = None) -> None:
         self.config = config
         self.api = TelegramApi(config.access_token, config.api_url)
-        self.seen: UpdateDeduplicator = seen or RecentUpdateIds()
+        self.seen: UpdateDeduplicator = seen or SharedUpdateIds()
 
     def get_output_channel(self) -> Optional[OutputChannel]:
         """Replies to externally triggered messages go to the conversation's chat (its sender id)."""

@@ -9,6 +9,8 @@ from __future__ import annotations
 import asyncio
 import json
 import os
+import signal
+import subprocess
 import time
 import uuid
 from collections import Counter
@@ -19,7 +21,8 @@ import aiohttp
 import pytest
 from sqlalchemy import create_engine, text
 
-from scripts.scaleout import DEFAULT_POSTGRES_URL, DEFAULT_REDIS_URL, ScaleOut, missing_services, scale_out
+from bot.config import PROJECT_ROOT
+from scripts.scaleout import DEFAULT_POSTGRES_URL, DEFAULT_REDIS_URL, ScaleOut, _wait_until_ready, missing_services, scale_out
 
 pytestmark = pytest.mark.e2e
 
@@ -287,3 +290,97 @@ async def test_simultaneous_messages_of_one_conversation_are_handled_one_after_t
         assert between and between[-1] == "action_listen", between
         assert len({(e["type_name"], e["timestamp"], e["data"]) for e in stored}) == len(stored)
         assert [e["timestamp"] for e in stored] == sorted(e["timestamp"] for e in stored)
+
+
+def socketio_upstreams(cluster: ScaleOut, conversation: str) -> List[str]:
+    """The replica nginx sent each socket.io request of `conversation` to, in order (failed tries dropped)."""
+    log = cluster.work / "nginx" / "socketio.access.log"
+    lines = log.read_text().splitlines() if log.exists() else []
+    return [line.partition(" upstream=")[2].split(", ")[-1] for line in lines if f"conversation={conversation}" in line]
+
+
+def replica_for(cluster: ScaleOut, conversation: str) -> str:
+    """The replica nginx assigns `conversation` to, from the X-Upstream of an engine.io handshake."""
+    import requests
+
+    deadline = time.monotonic() + 30
+    while True:  # right after a replica died nginx may briefly have none it considers live: retry like a client
+        probe = requests.get(f"{cluster.url}/socket.io/", params={"EIO": "4", "transport": "polling", "conversation": conversation}, timeout=30)
+        if probe.status_code == 200 or time.monotonic() > deadline:
+            break
+        time.sleep(1)
+    assert probe.status_code == 200, probe.text
+    return probe.headers["X-Upstream"].split(", ")[-1]
+
+
+# A WebSocket that fails as a blocked network makes it fail: an error, then a close with code 1006.
+BLOCKED_WEBSOCKET = """
+window.WebSocket = class BlockedWebSocket extends EventTarget {
+  constructor(url) {
+    super(); this.url = url; this.readyState = 0;
+    setTimeout(() => {
+      this.readyState = 3;
+      const error = new Event("error"); if (this.onerror) this.onerror(error); this.dispatchEvent(error);
+      const close = new CloseEvent("close", {code: 1006, reason: "blocked"});
+      if (this.onclose) this.onclose(close); this.dispatchEvent(close);
+    }, 50);
+  }
+  send() { throw new Error("not open"); }
+  close() {}
+};
+Object.assign(window.WebSocket, {CONNECTING: 0, OPEN: 1, CLOSING: 2, CLOSED: 3});
+"""
+
+
+@pytest.mark.parametrize("transport", ["websocket", "polling"])
+def test_widget_in_chromium_continues_the_conversation_when_its_replica_dies(cluster: ScaleOut, transport: str) -> None:
+    """The widget in Chromium, behind nginx (WebSocket, or long-polling with WebSocket unavailable):
+    its replica is killed, it reconnects through nginx to the other one, and the conversation goes on
+    with every message and reply stored once, in order."""
+    from playwright.sync_api import expect, sync_playwright
+
+    from tests.e2e.test_widget_browser import BUNDLE, CHROMIUM, CHROMIUM_ARGS, VIEWPORTS, WidgetPage, need
+
+    subprocess.run(["scripts/build-web.sh"], cwd=PROJECT_ROOT, check=True, stdout=subprocess.DEVNULL)
+    assert "conversation" in BUNDLE.read_text()
+    if not CHROMIUM.exists():
+        need(f"{CHROMIUM} is missing: run scripts/install-browser.sh (Debian package `chromium`)")
+    killed = None
+    with sync_playwright() as driver:
+        browser = driver.chromium.launch(executable_path=str(CHROMIUM), headless=True, args=CHROMIUM_ARGS)
+        try:
+            context = browser.new_context(viewport=VIEWPORTS["desktop"])
+            if transport == "polling":  # as on a network that blocks WebSockets: every one fails to open
+                context.add_init_script(BLOCKED_WEBSOCKET)
+            widget = WidgetPage(context.new_page(), f"{cluster.url}/demo/?server={cluster.url}", "desktop").open()
+            sent = ["which process should I use?", "no"]
+            for text_ in sent:
+                expect(widget.ask(text_)).to_have_attribute("data-kind", "question")
+            conversation = widget.page.evaluate("localStorage.getItem('commonground.session_id')")
+            holder = replica_for(cluster, conversation)
+            # sticky: every request so far (each poll; a WebSocket is logged when it closes) reached one replica
+            assert set(socketio_upstreams(cluster, conversation)) == {holder}
+            killed = next(s for s in cluster.services if s.name == f"Rasa server {holder.rpartition(':')[2]}")
+            os.killpg(killed.process.pid, signal.SIGKILL)  # type: ignore[union-attr]
+            killed.process.wait(30)  # type: ignore[union-attr]
+            widget.wait_connected()
+            sent.append("yes")
+            expect(widget.ask("yes")).to_have_attribute("data-kind", "question")
+            assert widget.user_messages.all_inner_texts() == sent
+            assert replica_for(cluster, conversation) != holder
+            lines = [line for line in (cluster.work / "nginx" / "socketio.access.log").read_text().splitlines()
+                     if f"conversation={conversation}" in line]
+            if transport == "polling":  # (a WebSocket is logged only once nginx sees it close, so not checked)
+                assert any("transport=polling" in line for line in lines), lines
+                assert not any("transport=websocket" in line for line in lines), lines
+            [events] = stored_events(cluster.database_url, conversation).values()
+            bot_payloads = [json.loads(e["data"])["data"]["custom"] for e in events if e["type_name"] == "bot"]
+            check_stored_conversation(events, sent, bot_payloads)
+            assert [p["fact"] for p in bot_payloads] == ["safety", "other_side_willing", "wants_decision"]
+            assert widget.errors == []
+            report(f"widget over {transport}: replica {holder} killed, conversation continued", f"{len(sent)} turns stored once each")
+        finally:
+            browser.close()
+            if killed is not None:  # bring it back for whatever runs next
+                killed.start(cluster.env)
+                _wait_until_ready([killed], 300)

@@ -30,6 +30,9 @@ export class Connection {
       // WebSocket first (no CORS preflight, one connection); HTTP long-polling only as a fallback.
       transports: ["websocket", "polling"],
       tryAllTransports: true,
+      // Every request of this socket names its conversation, so a load balancer can keep it on one
+      // replica (long-polling needs that; docs/deployment.md).
+      query: { conversation: this.sessionId() },
       reconnection: true,
       reconnectionDelay: 1000,
       reconnectionDelayMax: RETRY_DELAY_MS,

@@ -28,6 +28,13 @@ class Settings:
     firm_name: str
     firm_contact: str
     emergency_number: str
+    reply_timeout_s: float
+    action_timeout_s: float
+    tracker_store_timeout_s: float
+    lock_store_timeout_s: float
+    max_request_bytes: int
+    restart_limit: int
+    restart_backoff_s: float
 
     @classmethod
     def from_env(cls, env: Optional[Mapping[str, str]] = None) -> "Settings":
@@ -56,6 +63,13 @@ class Settings:
             firm_name=env.get("FIRM_NAME", "the firm"),
             firm_contact=env.get("FIRM_CONTACT", "the contact details on the firm's website"),
             emergency_number=env.get("EMERGENCY_NUMBER", "your local emergency number (112 in Europe, 911 in the US)"),
+            reply_timeout_s=float(env.get("REPLY_TIMEOUT_SECONDS") or 10),
+            action_timeout_s=float(env.get("ACTION_TIMEOUT_SECONDS") or 5),
+            tracker_store_timeout_s=float(env.get("TRACKER_STORE_TIMEOUT_SECONDS") or 3),
+            lock_store_timeout_s=float(env.get("LOCK_STORE_TIMEOUT_SECONDS") or 2),
+            max_request_bytes=int(env.get("MAX_REQUEST_BYTES") or 64 * 1024),
+            restart_limit=int(env.get("RESTART_LIMIT") or 5),
+            restart_backoff_s=float(env.get("RESTART_BACKOFF_SECONDS") or 1),
         )
 
 

@@ -35,18 +35,32 @@ wait_for() {  # url, name, pid, seconds
 log_options=(--logging-config-file logging.yml)
 [ "${RASA_DEBUG:-}" = "1" ] && log_options+=(--debug)
 
+free_port() {
+  "$venv/bin/python" -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
+}
+
+shell=false
+if [ "${1:-}" = "--shell" ]; then
+  # The terminal chat runs its own servers on free ports, so it works next to `make run`.
+  shell=true
+  rasa_port=$(free_port)
+  action_port=$(free_port)
+  export ACTION_ENDPOINT_URL=http://localhost:$action_port/webhook
+fi
+
 "$venv/bin/rasa" run actions --actions actions --port "$action_port" "${log_options[@]}" &
 pids+=($!)
 wait_for "http://localhost:$action_port/health" "action server" "${pids[0]}" 120
 
-if [ "${1:-}" = "--shell" ]; then
-  "$venv/bin/rasa" shell --model "$model" --endpoints endpoints.yml
+# Channels whose variables are unset are left out (bot/channels/credentials.py); the file Rasa
+# reads has the optional `${VAR:-default}` settings filled in (Rasa cannot expand that syntax).
+credentials=${COMMONGROUND_VAR_DIR:-var}/credentials.$rasa_port.yml
+"$venv/bin/python" -m bot.channels.credentials credentials.yml "$credentials" >&2
+
+if $shell; then
+  "$venv/bin/rasa" shell --model "$model" --endpoints endpoints.yml --credentials "$credentials" --port "$rasa_port"
   exit 0
 fi
-
-# Channels whose variables are unset are left out (bot/channels/credentials.py).
-credentials=${COMMONGROUND_VAR_DIR:-var}/credentials.$rasa_port.yml
-"$venv/bin/python" -m bot.channels.credentials credentials.yml "$credentials"
 read -ra cors_origins <<< "${CORS_ORIGINS//,/ }"
 # Rasa's HTTP API (trackers, model, ...) stays off unless a token or a JWT secret is configured.
 api_options=()

@@ -9,6 +9,9 @@ conversation of the process. Here:
 - the tracker and lock stores run their blocking calls in threads of their own and stop waiting
   after TRACKER_STORE_TIMEOUT_SECONDS / LOCK_STORE_TIMEOUT_SECONDS (`call_blocking`), so the event
   loop keeps serving the other conversations;
+- Rasa's `FailSafeTrackerStore` is not put around our tracker store: on a database error it
+  answers from an empty in-memory conversation (the user's context silently gone) and keeps the
+  outage's messages in memory only; the apology, with the stored conversation intact, is better;
 - the channels (bot/channels/inbound.py) give each message REPLY_TIMEOUT_SECONDS in all and then
   apologise; `MessageProgress` tells them what the message was waiting on, or what failed, so the
   failure is logged once with its cause.
@@ -26,6 +29,9 @@ from typing import Any, Callable, Iterator, List, Optional, TypeVar
 
 from rasa.core.actions import action as rasa_action
 from rasa.core.actions.action import ActionExecutionRejection, RemoteAction
+from rasa.core.agent import Agent
+from rasa.core.tracker_store import TrackerStore
+from rasa.shared.core.domain import Domain
 
 from bot.config import get_settings
 
@@ -140,7 +146,20 @@ async def run_remote_action(self: RemoteAction, *args: Any, **kwargs: Any) -> An
             raise
 
 
+_RASA_CREATE_TRACKER_STORE = Agent._create_tracker_store
+
+
+def create_tracker_store(store: Optional[TrackerStore], domain: Domain) -> TrackerStore:
+    """Rasa's choice of tracker store for the agent, without the fail-safe wrapper around ours."""
+    if store is not None and getattr(store, "fails_loudly", False):
+        store.domain = domain
+        return store
+    return _RASA_CREATE_TRACKER_STORE(store, domain)
+
+
 def install() -> None:
-    """Bound Rasa's wait for the action server to ACTION_TIMEOUT_SECONDS and track action calls (idempotent)."""
+    """Bound Rasa's wait for the action server to ACTION_TIMEOUT_SECONDS, track action calls, and let
+    our tracker store's failures reach the channels (idempotent)."""
     rasa_action.DEFAULT_REQUEST_TIMEOUT = get_settings().action_timeout_s  # type: ignore[attr-defined]
     RemoteAction.run = run_remote_action  # type: ignore[method-assign]
+    Agent._create_tracker_store = staticmethod(create_tracker_store)  # type: ignore[method-assign]

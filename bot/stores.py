@@ -96,8 +96,11 @@ class StoredSession:
 class ConfiguredSQLTrackerStore(SQLTrackerStore):
     """Rasa's SQL tracker store on `TRACKER_STORE_URL`, with checked per-process reuse of stored events.
 
-    Also erases a conversation when it asks to be.
+    Also erases a conversation when it asks to be. Its failures reach the channels, which apologise
+    (`fails_loudly`: Rasa's fail-safe in-memory fallback is not used, bot/deadlines.py).
     """
+
+    fails_loudly = True
 
     def __init__(
         self,

@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Starts the action server and the Rasa server on the embedded defaults; Ctrl-C stops both.
+# Starts the action server and the Rasa server on the embedded defaults, each restarted with backoff
+# when it crashes (scripts/supervise.py); Ctrl-C stops both.
 # With --shell, talks to the assistant in this terminal instead of serving channels.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -48,7 +49,9 @@ if [ "${1:-}" = "--shell" ]; then
   export ACTION_ENDPOINT_URL=http://localhost:$action_port/webhook
 fi
 
-"$venv/bin/rasa" run actions --actions actions --port "$action_port" "${log_options[@]}" &
+# Each server runs under scripts/supervise.py: restarted with backoff when it crashes.
+supervise=("$venv/bin/python" scripts/supervise.py)
+"${supervise[@]}" --name "action server" -- "$venv/bin/rasa" run actions --actions actions --port "$action_port" "${log_options[@]}" &
 pids+=($!)
 wait_for "http://localhost:$action_port/health" "action server" "${pids[0]}" 120
 
@@ -69,7 +72,7 @@ if [ -n "${RASA_API_TOKEN:-}" ]; then
 elif [ -n "${RASA_JWT_SECRET:-}" ]; then
   api_options=(--enable-api --jwt-secret "$RASA_JWT_SECRET" --jwt-method "${RASA_JWT_METHOD:-HS256}")
 fi
-"$venv/bin/rasa" run --model "$model" --port "$rasa_port" \
+"${supervise[@]}" --name "Rasa server" -- "$venv/bin/rasa" run --model "$model" --port "$rasa_port" \
   --endpoints endpoints.yml --credentials "$credentials" --cors "${cors_origins[@]}" "${log_options[@]}" "${api_options[@]+"${api_options[@]}"}" &
 pids+=($!)
 wait_for "http://localhost:$rasa_port/" "Rasa server" "${pids[1]}" 300
@@ -91,5 +94,5 @@ Common Ground is running.
 Press Ctrl-C to stop everything.
 MSG
 wait -n "${pids[@]}"
-echo "a server stopped; shutting down" >&2
+echo "a server stopped for good (see above); shutting down" >&2
 exit 1

@@ -33,6 +33,13 @@ class Settings:
     emergency_number: str
     # The same number without English words around it, for safety replies in other languages.
     emergency_number_plain: str
+    reply_timeout_s: float
+    action_timeout_s: float
+    tracker_store_timeout_s: float
+    lock_store_timeout_s: float
+    max_request_bytes: int
+    restart_limit: int
+    restart_backoff_s: float
     firm_region: str = "GB"
     firm_response_time: str = "within one working day"
     handover_email_to: str = ""
@@ -101,6 +108,13 @@ class Settings:
             delivery_poll_s=float(env.get("DELIVERY_POLL_SECONDS") or 0.5),
             delivery_first_retry_s=float(env.get("DELIVERY_FIRST_RETRY_SECONDS") or 30),
             delivery_give_up_hours=float(env.get("DELIVERY_GIVE_UP_HOURS") or 24),
+            reply_timeout_s=float(env.get("REPLY_TIMEOUT_SECONDS") or 10),
+            action_timeout_s=float(env.get("ACTION_TIMEOUT_SECONDS") or 5),
+            tracker_store_timeout_s=float(env.get("TRACKER_STORE_TIMEOUT_SECONDS") or 3),
+            lock_store_timeout_s=float(env.get("LOCK_STORE_TIMEOUT_SECONDS") or 2),
+            max_request_bytes=int(env.get("MAX_REQUEST_BYTES") or 64 * 1024),
+            restart_limit=int(env.get("RESTART_LIMIT") or 5),
+            restart_backoff_s=float(env.get("RESTART_BACKOFF_SECONDS") or 1),
         )
 
 

@@ -7,16 +7,29 @@ lock", both take the first ticket and handle the conversation at once; the track
 only one of the two messages (RasaHQ/rasa#9213; tests/e2e/test_scaleout.py reproduced it for about
 one conversation in eight). Here each read-edit-write is one Redis transaction (WATCH/MULTI/EXEC):
 when another process changed the lock in between, the edit is redone on the fresh lock.
+
+Rasa calls Redis synchronously on the event loop, so a hung Redis would freeze every conversation
+of the process: here every call runs in threads of the store's own, with connect and socket
+timeouts of LOCK_STORE_TIMEOUT_SECONDS (bot/deadlines.py), and fails with a `LockError`.
 """
 
 from __future__ import annotations
 
+import asyncio
 import json
-from typing import Callable, Optional, Tuple, TypeVar
+import logging
+from contextlib import asynccontextmanager
+from typing import Any, AsyncGenerator, Callable, Optional, Tuple, TypeVar
 
 import redis
 from rasa.core.lock import TicketLock
-from rasa.core.lock_store import LOCK_LIFETIME, LockError, RedisLockStore
+from rasa.core.lock_store import DEFAULT_SOCKET_TIMEOUT_IN_SECONDS, LOCK_LIFETIME, LockError, RedisLockStore
+
+from bot import deadlines
+
+logger = logging.getLogger(__name__)
+
+LOCK_STORE = "the lock store (Redis)"
 
 MAX_ATTEMPTS = 100
 
@@ -26,6 +39,46 @@ Edit = Callable[[Optional[TicketLock]], Tuple[Optional[TicketLock], Result]]
 
 class AtomicRedisLockStore(RedisLockStore):
     """`RedisLockStore` whose ticket issuing, expiry, release and clean-up are atomic in Redis."""
+
+    def __init__(self, *args: Any, socket_timeout: float = DEFAULT_SOCKET_TIMEOUT_IN_SECONDS, **kwargs: Any) -> None:
+        super().__init__(*args, socket_timeout=socket_timeout, **kwargs)
+        self.red.connection_pool.connection_kwargs["socket_connect_timeout"] = socket_timeout
+        self.timeout_s = socket_timeout
+        self._executor = deadlines.blocking_executor("lock-store")
+
+    async def _call(self, function: Callable[..., Result], *args: Any) -> Result:
+        """A blocking lock operation in a thread; LockError when Redis fails or is too slow."""
+        try:
+            # The socket timeout ends the thread's wait; the margin covers a connect plus a command.
+            return await deadlines.call_blocking(self._executor, LOCK_STORE, 2 * self.timeout_s + 0.5, function, *args)
+        except deadlines.DependencyFailure as failure:
+            raise LockError(str(failure)) from failure
+
+    @asynccontextmanager
+    async def lock(
+        self, conversation_id: str, lock_lifetime: float = LOCK_LIFETIME, wait_time_in_seconds: float = 1
+    ) -> AsyncGenerator[TicketLock, None]:
+        """Rasa's `lock`, off the event loop: take a ticket, wait for its turn, give the ticket up."""
+        ticket = await self._call(self.issue_ticket, conversation_id, lock_lifetime)
+        try:
+            yield await self._acquire_lock_off_loop(conversation_id, ticket, wait_time_in_seconds)
+        finally:
+            try:
+                await self._call(self.cleanup, conversation_id, ticket)
+            except LockError as error:  # the ticket expires by itself after its lifetime
+                logger.warning("could not give up a conversation's lock ticket: %s", error)
+
+    async def _acquire_lock_off_loop(self, conversation_id: str, ticket: int, wait_time_in_seconds: float) -> TicketLock:
+        """Rasa's `_acquire_lock`: poll until the ticket is served; LockError if the lock vanished."""
+        while True:
+            lock = await self._call(self.get_lock, conversation_id)
+            if not lock:
+                break
+            if not lock.is_locked(ticket):
+                return lock
+            await asyncio.sleep(wait_time_in_seconds)
+            await self._call(self.update_lock, conversation_id)
+        raise LockError(f"Could not acquire lock for conversation_id '{conversation_id}'.")
 
     def _edit(self, conversation_id: str, edit: Edit[Result]) -> Result:
         """Apply `edit` (old lock -> new lock or None to delete, result) atomically; its result."""

@@ -9,12 +9,17 @@ again before each save: about a third of the Rasa server's time per message in `
 remembers, per process, the stored events of recent conversations and checks them with one
 aggregate query (count and highest id of the conversation's rows) before trusting them, so a write
 by another replica, an erasure or the retention command is always seen.
+
+Both stores wait a bounded time (bot/deadlines.py): the tracker store's database work runs in
+threads of its own and is given up after TRACKER_STORE_TIMEOUT_SECONDS (PostgreSQL connections are
+also checked before use, so a restarted database is picked up by itself); the lock store's Redis
+calls time out after LOCK_STORE_TIMEOUT_SECONDS, also in threads of their own.
 """
 
 from __future__ import annotations
 
-import itertools
 import json
+import math
 import logging
 import weakref
 from collections import OrderedDict
@@ -25,7 +30,7 @@ from typing import Any, Dict, List, Optional, Tuple, Union
 import sqlalchemy as sa
 from rasa.core.brokers.broker import EventBroker
 from rasa.core.lock_store import InMemoryLockStore, RedisLockStore
-from rasa.core.tracker_store import SQLTrackerStore
+from rasa.core.tracker_store import SQLTrackerStore, create_engine_kwargs
 from rasa.shared.core.domain import Domain
 from rasa.shared.core.events import Event, SessionStarted
 from rasa.shared.core.trackers import DialogueStateTracker
@@ -36,13 +41,14 @@ from sqlalchemy.engine import URL, Engine, make_url
 from sqlalchemy.orm import Session, sessionmaker
 from sqlalchemy.pool import QueuePool
 
-from bot import rasa_fixes
+from bot import deadlines, rasa_fixes
 from bot.config import get_settings
 from bot.lock_store import AtomicRedisLockStore
 
 logger = logging.getLogger(__name__)
 
 ERASURE_SLOT = "erasure_requested"
+TRACKER_DATABASE = "the tracker store's database"
 
 
 def pooled_sqlite_engine(url: URL) -> Engine:
@@ -67,6 +73,15 @@ def _sync_at_checkpoints(dbapi_connection: Any, _record: Any) -> None:
     cursor.close()
 
 
+def bounded_network_engine(url: URL, timeout_s: float) -> Engine:
+    """An engine on a database server that waits at most about `timeout_s` to connect or for a pooled
+    connection, and checks a pooled connection before use (a restarted server is picked up by itself)."""
+    kwargs = create_engine_kwargs(url)  # Rasa's: schema, pool size
+    if url.get_backend_name() == "postgresql":
+        kwargs["connect_args"] = {**kwargs.get("connect_args", {}), "connect_timeout": max(1, math.ceil(timeout_s))}
+    return sa.create_engine(url, pool_pre_ping=True, pool_timeout=timeout_s, **kwargs)
+
+
 @dataclass
 class StoredSession:
     """What this process last saw stored for one conversation."""
@@ -81,8 +96,11 @@ class StoredSession:
 class ConfiguredSQLTrackerStore(SQLTrackerStore):
     """Rasa's SQL tracker store on `TRACKER_STORE_URL`, with checked per-process reuse of stored events.
 
-    Also erases a conversation when it asks to be.
+    Also erases a conversation when it asks to be. Its failures reach the channels, which apologise
+    (`fails_loudly`: Rasa's fail-safe in-memory fallback is not used, bot/deadlines.py).
     """
+
+    fails_loudly = True
 
     def __init__(
         self,
@@ -92,6 +110,7 @@ class ConfiguredSQLTrackerStore(SQLTrackerStore):
         **kwargs: Any,
     ) -> None:
         rasa_fixes.install()  # the Rasa server builds its stores once per process, at start
+        deadlines.install()
         url = make_url(get_settings().tracker_store_url)
         if url.get_backend_name() == "sqlite" and url.database:
             Path(url.database).parent.mkdir(parents=True, exist_ok=True)
@@ -111,20 +130,26 @@ class ConfiguredSQLTrackerStore(SQLTrackerStore):
             self.engine.dispose()
             self.engine = pooled_sqlite_engine(self.engine.url)
             self.sessionmaker = sessionmaker(bind=self.engine)
+        elif url.get_backend_name() != "sqlite":
+            engine_url = self.engine.url
+            self.engine.dispose()
+            self.engine = bounded_network_engine(engine_url, get_settings().tracker_store_timeout_s)
+            self.sessionmaker = sessionmaker(bind=self.engine)
         self.cache_size = get_settings().tracker_cache_conversations
+        self.timeout_s = get_settings().tracker_store_timeout_s
         self._stored: "OrderedDict[str, StoredSession]" = OrderedDict()
+        self._executor = deadlines.blocking_executor("tracker-store")
+
+    async def _in_database(self, function: Any, *args: Any) -> Any:
+        """Run blocking database work off the event loop, given up after TRACKER_STORE_TIMEOUT_SECONDS."""
+        return await deadlines.call_blocking(self._executor, TRACKER_DATABASE, self.timeout_s, function, *args)
 
     async def retrieve(self, sender_id: str) -> Optional[DialogueStateTracker]:
         """The tracker of the conversation's latest session, as Rasa's store returns it; None if none is stored."""
-        with self.session_scope() as session:
-            # The check comes first: a write landing between the two reads makes the entry stale, never wrong.
-            row_count, last_row_id = self._stored_rows(session, sender_id)
-            stored = self._stored.get(sender_id)
-            if stored is None or (stored.row_count, stored.last_row_id) != (row_count, last_row_id):
-                stored = None
-                self._stored.pop(sender_id, None)
-                if row_count:
-                    stored = StoredSession(row_count, last_row_id, self._latest_session_json(session, sender_id))
+        cached = self._stored.get(sender_id)
+        stored = await self._in_database(self._read_stored, sender_id, cached)
+        if stored is not cached:
+            self._stored.pop(sender_id, None)
         if stored is None or not stored.events_json or not self.domain:
             return None
         tracker = DialogueStateTracker.from_dict(
@@ -134,31 +159,32 @@ class ConfiguredSQLTrackerStore(SQLTrackerStore):
         self._remember(sender_id, stored)
         return tracker
 
+    def _read_stored(self, sender_id: str, cached: Optional[StoredSession]) -> Optional[StoredSession]:
+        """`cached` if it still matches the database, else the conversation's latest session read afresh."""
+        with self.session_scope() as session:
+            # The check comes first: a write landing between the two reads makes the entry stale, never wrong.
+            row_count, last_row_id = self._stored_rows(session, sender_id)
+            if cached is not None and (cached.row_count, cached.last_row_id) == (row_count, last_row_id):
+                return cached
+            if not row_count:
+                return None
+            return StoredSession(row_count, last_row_id, self._latest_session_json(session, sender_id))
+
     async def save(self, tracker: DialogueStateTracker) -> None:
         """Store the tracker's new events, or erase the whole conversation when the user asked for it."""
         sender_id = tracker.sender_id
         if tracker.get_slot(ERASURE_SLOT):
-            removed = self.erase(sender_id)
+            removed = await self._in_database(self.erase, sender_id)
             logger.info("erased conversation on request (%d events)", removed)
             return
         await self.stream_events(tracker)
         stored = self._stored.pop(sender_id, None)
         if stored is not None and (stored.handed_out is None or stored.handed_out() is not tracker):
             stored = None  # not the tracker that entry was checked for: count what is stored, as Rasa does
-        with self.session_scope() as session:
-            already_stored = (
-                len(stored.events_json)
-                if stored is not None
-                else self._event_query(session, sender_id, fetch_events_from_all_sessions=False).count()
-            )
-            new_events = list(itertools.islice(tracker.events, already_stored, len(tracker.events)))
-            rows = [self._row(sender_id, event) for event in new_events]
-            stored_now = (0, 0)
-            if rows:
-                session.execute(sa.insert(self.SQLEvent.__table__), rows)  # one executemany, not one ORM flush per row
-            if stored is not None:
-                stored_now = self._stored_rows(session, sender_id)  # under the conversation's lock: ours alone
-            session.commit()
+        known_stored = len(stored.events_json) if stored is not None else None
+        new_events, rows, stored_now = await self._in_database(
+            self._write_new_events, sender_id, list(tracker.events), known_stored
+        )
         logger.debug("stored %d new events of a conversation", len(rows))
         if stored is None or any(isinstance(event, SessionStarted) for event in new_events):
             return  # the next retrieve reads the new session from the database
@@ -167,6 +193,26 @@ class ConfiguredSQLTrackerStore(SQLTrackerStore):
         stored.row_count, stored.last_row_id = stored_now
         stored.events_json.extend(row["data"] for row in rows)
         self._remember(sender_id, stored)
+
+    def _write_new_events(
+        self, sender_id: str, events: List[Event], known_stored: Optional[int]
+    ) -> Tuple[List[Event], List[Dict[str, Any]], Tuple[int, int]]:
+        """Insert the events after the stored ones; (new events, their rows, rows stored now or (0, 0))."""
+        with self.session_scope() as session:
+            already_stored = (
+                known_stored
+                if known_stored is not None
+                else self._event_query(session, sender_id, fetch_events_from_all_sessions=False).count()
+            )
+            new_events = events[already_stored:]
+            rows = [self._row(sender_id, event) for event in new_events]
+            stored_now = (0, 0)
+            if rows:
+                session.execute(sa.insert(self.SQLEvent.__table__), rows)  # one executemany, not one ORM flush per row
+            if known_stored is not None:
+                stored_now = self._stored_rows(session, sender_id)  # under the conversation's lock: ours alone
+            session.commit()
+        return new_events, rows, stored_now
 
     def erase(self, sender_id: str) -> int:
         """Delete every stored event of one conversation; how many were deleted."""
@@ -218,6 +264,7 @@ class ConfiguredLockStore:
 
     def __new__(cls, endpoint_config: Optional[EndpointConfig] = None) -> Union[RedisLockStore, InMemoryLockStore]:  # type: ignore[misc]
         rasa_fixes.install()  # the Rasa server builds its stores once per process, at start
+        deadlines.install()
         settings = get_settings()
         if not settings.lock_store_url:
             if settings.sanic_workers > 1:
@@ -231,4 +278,5 @@ class ConfiguredLockStore:
             username=url.username,
             password=url.password,
             key_prefix="commonground",
+            socket_timeout=settings.lock_store_timeout_s,
         )

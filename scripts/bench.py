@@ -537,6 +537,7 @@ def our_launch(work: Path, venv: Path, model: Path) -> Launch:
         "RASA_PORT": str(rasa_port),
         "ACTION_PORT": str(action_port),
         "CONSOLE_PORT": str(free_port()),
+        "WEB_PORT": str(free_port()),  # run.sh also serves the demo page: never a fixed port
         "ACTION_ENDPOINT_URL": f"http://127.0.0.1:{action_port}/webhook",
         "DATABASE_URL": f"sqlite:///{work / 'commonground.db'}",
         "TRACKER_STORE_URL": f"sqlite:///{work / 'tracker.db'}",

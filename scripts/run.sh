@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Starts the action server, the Rasa server, the demo page, the delivery worker and the staff console; Ctrl-C stops all.
+# Starts the action server, the Rasa server (each restarted with backoff when it crashes,
+# scripts/supervise.py), the demo page, the delivery worker and the staff console; Ctrl-C stops all.
 # With --shell, talks to the assistant in this terminal instead of serving channels.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -38,18 +39,34 @@ log_options=(--logging-config-file logging.yml)
 "$venv/bin/python" -m bot.handover.worker --check
 [ "${RASA_DEBUG:-}" = "1" ] && log_options+=(--debug)
 
-"$venv/bin/rasa" run actions --actions actions --port "$action_port" "${log_options[@]}" &
+free_port() {
+  "$venv/bin/python" -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
+}
+
+shell=false
+if [ "${1:-}" = "--shell" ]; then
+  # The terminal chat runs its own servers on free ports, so it works next to `make run`.
+  shell=true
+  rasa_port=$(free_port)
+  action_port=$(free_port)
+  export ACTION_ENDPOINT_URL=http://localhost:$action_port/webhook
+fi
+
+# Each server runs under scripts/supervise.py: restarted with backoff when it crashes.
+supervise=("$venv/bin/python" scripts/supervise.py)
+"${supervise[@]}" --name "action server" -- "$venv/bin/rasa" run actions --actions actions --port "$action_port" "${log_options[@]}" &
 pids+=($!)
 wait_for "http://localhost:$action_port/health" "action server" "${pids[0]}" 120
 
-if [ "${1:-}" = "--shell" ]; then
-  "$venv/bin/rasa" shell --model "$model" --endpoints endpoints.yml
+# Channels whose variables are unset are left out (bot/channels/credentials.py); the file Rasa
+# reads has the optional `${VAR:-default}` settings filled in (Rasa cannot expand that syntax).
+credentials=${COMMONGROUND_VAR_DIR:-var}/credentials.$rasa_port.yml
+"$venv/bin/python" -m bot.channels.credentials credentials.yml "$credentials" >&2
+
+if $shell; then
+  "$venv/bin/rasa" shell --model "$model" --endpoints endpoints.yml --credentials "$credentials" --port "$rasa_port"
   exit 0
 fi
-
-# Channels whose variables are unset are left out (bot/channels/credentials.py).
-credentials=${COMMONGROUND_VAR_DIR:-var}/credentials.$rasa_port.yml
-"$venv/bin/python" -m bot.channels.credentials credentials.yml "$credentials"
 read -ra cors_origins <<< "${CORS_ORIGINS//,/ }"
 # Rasa's HTTP API (trackers, model, ...) stays off unless a token or a JWT secret is configured.
 api_options=()
@@ -58,7 +75,7 @@ if [ -n "${RASA_API_TOKEN:-}" ]; then
 elif [ -n "${RASA_JWT_SECRET:-}" ]; then
   api_options=(--enable-api --jwt-secret "$RASA_JWT_SECRET" --jwt-method "${RASA_JWT_METHOD:-HS256}")
 fi
-"$venv/bin/rasa" run --model "$model" --port "$rasa_port" \
+"${supervise[@]}" --name "Rasa server" -- "$venv/bin/rasa" run --model "$model" --port "$rasa_port" \
   --endpoints endpoints.yml --credentials "$credentials" --cors "${cors_origins[@]}" "${log_options[@]}" "${api_options[@]+"${api_options[@]}"}" &
 pids+=($!)
 wait_for "http://localhost:$rasa_port/" "Rasa server" "${pids[1]}" 300
@@ -90,5 +107,5 @@ Common Ground is running.
 Press Ctrl-C to stop everything.
 MSG
 wait -n "${pids[@]}"
-echo "a server stopped; shutting down" >&2
+echo "a server stopped for good (see above); shutting down" >&2
 exit 1

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import gc
 import logging
 import time
@@ -10,6 +11,9 @@ from collections import OrderedDict, deque
 from dataclasses import dataclass
 from typing import Any, Awaitable, Callable, Deque, Dict, Optional
 
+from rasa.core.lock_store import LockError
+
+from bot import deadlines
 from bot.channels.guard import screen_for_conversation
 from bot.config import get_settings
 from bot.messages import message
@@ -123,7 +127,8 @@ async def handle_text(
     """Rate-limit, clean, screen and hand a message to Rasa; apologise rather than stay silent.
 
     `reply` sends a reply the channel makes itself; `dispatch` runs Rasa on the text and returns
-    how many replies the assistant sent.
+    how many replies the assistant sent. The whole handling gets REPLY_TIMEOUT_SECONDS: when a
+    dependency hangs, the user gets the apology then, and the unfinished work is abandoned.
     """
     if not await limiter.check(sender_id):
         await reply(info_reply("rate_limited"))
@@ -131,13 +136,43 @@ async def handle_text(
     prepared = prepare_text(raw)
     if prepared.truncated:
         await reply(truncation_reply())
-    text = await screen_for_conversation(agent, sender_id, prepared.text)
-    try:
-        sent = await dispatch(text)
-    except Exception:  # the channel is the last line of defence: log it, answer anyway
-        logger.exception("handling a message failed")
-        sent = 0
+    settings = get_settings()
+    failure = await _dispatch_within_deadline(
+        lambda: _screen_and_dispatch(agent, sender_id, prepared.text, dispatch), settings.reply_timeout_s
+    )
     freeze_loaded_objects()
-    if not sent:
-        logger.error("the assistant produced no reply; sending the apology instead")
-        await reply(silence_reply(get_settings().firm_contact))
+    if failure:
+        logger.error("%s; sending the apology instead", failure)
+        await reply(silence_reply(settings.firm_contact))
+
+
+async def _screen_and_dispatch(
+    agent: Optional[Any], sender_id: str, text: str, dispatch: Callable[[str], Awaitable[int]]
+) -> int:
+    """Screen typed commands, then run Rasa on the text; how many replies it sent."""
+    return await dispatch(await screen_for_conversation(agent, sender_id, text))
+
+
+async def _dispatch_within_deadline(run: Callable[[], Awaitable[int]], timeout_s: float) -> Optional[str]:
+    """Run the message's handling for at most `timeout_s`; None if it replied, else why it did not."""
+    with deadlines.tracking_message() as progress:
+        handling = asyncio.ensure_future(run())
+        done, _ = await asyncio.wait({handling}, timeout=timeout_s)
+        if not done:
+            # Not awaited: a cancelled call may still wait on its dependency, and the user must not.
+            handling.cancel()
+            handling.add_done_callback(_drop_outcome)
+            return f"no reply within {timeout_s:g} s ({progress.describe()})"
+        error = handling.exception()
+        if error is None:
+            return None if handling.result() else f"the assistant produced no reply ({progress.describe()})"
+        if isinstance(error, (deadlines.DependencyFailure, LockError)):
+            return f"handling a message failed: {error}"
+        logger.error("handling a message failed", exc_info=error)  # the channel is the last line of defence
+        return "handling a message failed (the error is logged above)"
+
+
+def _drop_outcome(task: "asyncio.Future[Any]") -> None:
+    """Retrieve an abandoned task's outcome so asyncio does not report it as never retrieved."""
+    if not task.cancelled():
+        task.exception()

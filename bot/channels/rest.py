@@ -12,6 +12,7 @@ from sanic.request import Request
 from sanic.response import HTTPResponse
 
 from bot.channels.inbound import SenderRateLimiter, handle_text, prepare_text
+from bot.channels.limits import SizeLimitedBlueprint
 from bot.channels.replies import whole_reply
 
 logger = logging.getLogger(__name__)
@@ -46,7 +47,7 @@ class CommonGroundRestInput(InputChannel):
 
     def blueprint(self, on_new_message: Callable[[UserMessage], Awaitable[Any]]) -> Blueprint:
         """Routes: GET / (health) and POST /webhook."""
-        webhook = Blueprint("commonground_rest", __name__)
+        webhook = SizeLimitedBlueprint("commonground_rest", __name__)
 
         @webhook.route("/", methods=["GET"])
         async def health(_: Request) -> HTTPResponse:
@@ -69,13 +70,12 @@ class CommonGroundRestInput(InputChannel):
 
             async def dispatch(text: str) -> int:
                 collector = ReplyCollector()
-                try:
-                    await on_new_message(
-                        UserMessage(text, collector, sender_id, input_channel=self.name(), metadata=body.get("metadata"))
-                    )
-                finally:
-                    replies.extend(collector.messages)
-                return len(collector.messages)
+                collector.messages = replies  # replies sent before a time-out are answered too
+                before = len(replies)
+                await on_new_message(
+                    UserMessage(text, collector, sender_id, input_channel=self.name(), metadata=body.get("metadata"))
+                )
+                return len(replies) - before
 
             await handle_text(body["message"], sender_id, request.app.ctx.agent, self.rate_limiter, reply, dispatch)
             return response.json(replies)

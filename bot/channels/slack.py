@@ -28,6 +28,7 @@ from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.channels.inbound import SenderRateLimiter, handle_text, prepare_text
+from bot.channels.limits import SizeLimitedBlueprint
 from bot.channels.replies import whole_reply
 from bot.shared_state import SharedState, shared_state
 
@@ -499,7 +500,7 @@ class CommonGroundSlackInput(SlackInput):
 
     def blueprint(self, on_new_message: Callable[[UserMessage], Awaitable[Any]]) -> Blueprint:
         """Routes: GET / (health) and POST /webhook (events and button clicks)."""
-        webhook = Blueprint("commonground_slack", __name__)
+        webhook = SizeLimitedBlueprint("commonground_slack", __name__)
 
         @webhook.route("/", methods=["GET"])
         async def health(_: Request) -> HTTPResponse:

@@ -7,15 +7,16 @@ import uuid
 from typing import Any, Awaitable, Callable, Dict, List, Optional, Text, Union
 
 from rasa.core.channels.channel import InputChannel, OutputChannel, UserMessage
-from rasa.core.channels.socketio import SocketBlueprint
 from sanic import response
 from sanic.request import Request
 from sanic.response import HTTPResponse
 from socketio import AsyncServer
 
 from bot.channels.inbound import SenderRateLimiter, handle_text, prepare_text
+from bot.channels.limits import SizeLimitedSocketBlueprint
 from bot.channels.replies import whole_reply
 from bot.channels.rest import MAX_SENDER_ID_CHARS
+from bot.config import get_settings
 
 logger = logging.getLogger(__name__)
 
@@ -92,9 +93,11 @@ class CommonGroundSocketIOInput(InputChannel):
         # CORS headers come from Rasa's --cors (sanic-cors) alone: two layers would send
         # Access-Control-Allow-Origin twice and browsers reject long-polling. Origins are checked
         # at connect time instead, which also covers WebSocket connections.
-        sio = AsyncServer(async_mode="sanic", cors_allowed_origins=[])
+        sio = AsyncServer(
+            async_mode="sanic", cors_allowed_origins=[], max_http_buffer_size=get_settings().max_request_bytes
+        )
         self.sio = sio
-        blueprint = SocketBlueprint(sio, self.socketio_path, "commonground_socketio", __name__)
+        blueprint = SizeLimitedSocketBlueprint(sio, self.socketio_path, "commonground_socketio", __name__)
         app_holder: Dict[str, Any] = {}
 
         @blueprint.listener("before_server_start")

@@ -46,7 +46,8 @@ from sanic.exceptions import InvalidUsage
 from sanic.request import Request
 from sanic.response import HTTPResponse
 
-from bot.channels.guard import screen_for_conversation
+from bot.channels.inbound import SenderRateLimiter, handle_text
+from bot.channels.limits import SizeLimitedBlueprint
 from bot.channels.replies import whole_reply
 from bot.shared_state import SharedState, shared_state
 
@@ -387,9 +388,11 @@ class TelegramOutput(OutputChannel):
 
     def __init__(self, api: TelegramApi) -> None:
         self.api = api
+        self.replies_sent = 0
 
     async def send_response(self, recipient_id: Text, message: Dict[Text, Any]) -> None:
         """Send the whole reply; a failed call is logged so the conversation goes on."""
+        self.replies_sent += 1
         for params in send_message_requests(recipient_id, whole_reply(message)):
             try:
                 await self.api.call("sendMessage", params)
@@ -421,6 +424,7 @@ class CommonGroundTelegramInput(InputChannel):
         self.config = config
         self.api = TelegramApi(config.access_token, config.api_url)
         self.seen: UpdateDeduplicator = seen or SharedUpdateIds()
+        self.rate_limiter = SenderRateLimiter()
 
     def get_output_channel(self) -> Optional[OutputChannel]:
         """Replies to externally triggered messages go to the conversation's chat (its sender id)."""
@@ -432,7 +436,7 @@ class CommonGroundTelegramInput(InputChannel):
 
     def blueprint(self, on_new_message: Callable[[UserMessage], Awaitable[Any]]) -> Blueprint:
         """Routes: GET / (health) and POST /webhook."""
-        webhook = Blueprint("commonground_telegram", __name__)
+        webhook = SizeLimitedBlueprint("commonground_telegram", __name__)
 
         @webhook.listener("after_server_stop")
         async def close_api(_app: Any, _loop: Any) -> None:
@@ -480,8 +484,17 @@ class CommonGroundTelegramInput(InputChannel):
         if update.notice:
             await output.send_text_message(update.chat_id, update.notice)
         if update.text:
-            text = await screen_for_conversation(agent, update.chat_id, update.text)
-            await on_new_message(UserMessage(text, output, update.chat_id, input_channel=self.name(), metadata=update.metadata))
+            chat_id = update.chat_id
+
+            async def reply(message: Dict[str, Any]) -> None:
+                await output.send_response(chat_id, message)
+
+            async def dispatch(text: str) -> int:
+                turn = TelegramOutput(self.api)
+                await on_new_message(UserMessage(text, turn, chat_id, input_channel=self.name(), metadata=update.metadata))
+                return turn.replies_sent
+
+            await handle_text(update.text, chat_id, agent, self.rate_limiter, reply, dispatch)
 
 
 def _accepted() -> HTTPResponse:

@@ -91,4 +91,6 @@ async def test_loaded_objects_leave_full_collections_after_the_first_message(mon
     assert not any(tracked is loaded_model for tracked in gc.get_objects())
     frozen = gc.get_freeze_count()
     await run_handle("again", 1, SenderRateLimiter(limit=5, window_s=10))
-    assert gc.get_freeze_count() == frozen  # once per process, not per message
+    # Once per process, not per message: a second freeze would add this message's objects; the
+    # count may only shrink, as objects of the first message that were alive at the freeze go.
+    assert gc.get_freeze_count() <= frozen

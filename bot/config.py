@@ -46,6 +46,8 @@ class Settings:
     delivery_poll_s: float = 0.5
     delivery_first_retry_s: float = 30
     delivery_give_up_hours: float = 24
+    review_confidence_threshold: float = 0.5
+    review_similarity: float = 0.5
 
     @classmethod
     def from_env(cls, env: Optional[Mapping[str, str]] = None) -> "Settings":
@@ -92,6 +94,8 @@ class Settings:
             delivery_poll_s=float(env.get("DELIVERY_POLL_SECONDS") or 0.5),
             delivery_first_retry_s=float(env.get("DELIVERY_FIRST_RETRY_SECONDS") or 30),
             delivery_give_up_hours=float(env.get("DELIVERY_GIVE_UP_HOURS") or 24),
+            review_confidence_threshold=float(env.get("REVIEW_CONFIDENCE_THRESHOLD") or 0.5),
+            review_similarity=float(env.get("REVIEW_SIMILARITY") or 0.5),
         )
 
 

@@ -25,6 +25,8 @@ from bot.console.transcript import transcript
 from bot.handover.content import recommendation_view
 from bot.handover.outbox import Outbox
 from bot.handover.requests import MAX_NOTE_CHARS, STATES, ConsultationRequest, ConsultationStore, utc_now
+from bot.review.inbox import (DECISIONS, MAX_NOTE_CHARS as MAX_REVIEW_NOTE_CHARS, InboxFilter, ReviewDecisions,
+                              ReviewItem, open_groups, review_candidates)
 
 logger = logging.getLogger(__name__)
 HERE = Path(__file__).parent
@@ -61,6 +63,23 @@ def _field(request: Request, name: str, limit: int) -> Optional[str]:
     if value is None or len(value) > limit:
         return None
     return value
+
+
+def _known_intents() -> List[str]:
+    """The intents of domain.yml that a reviewed message can be assigned to."""
+    import yaml
+
+    from bot.config import PROJECT_ROOT
+
+    domain = yaml.safe_load((PROJECT_ROOT / "domain.yml").read_text(encoding="utf-8")) or {}
+    return sorted(str(i if isinstance(i, str) else next(iter(i))) for i in domain.get("intents") or [])
+
+
+def _day(value: Optional[str]) -> Optional[Any]:
+    """A YYYY-MM-DD query parameter as a date; None when empty; ValueError when malformed."""
+    from datetime import date
+
+    return date.fromisoformat(value) if value else None
 
 
 def create_app(settings: Optional[Settings] = None, name: str = "commonground_console") -> Sanic:
@@ -245,6 +264,71 @@ def create_app(settings: Optional[Settings] = None, name: str = "commonground_co
         accounts.audit(staff.email, "erased", request_id, found.conversation_id,
                        f"{result.tracker_events} conversation events, {result.consultation_requests} requests")
         return page("erased.html", staff=staff, result=result, request_id=request_id)
+
+    reviews = ReviewDecisions()
+    intents = _known_intents()
+
+    def candidates() -> List[ReviewItem]:
+        return review_candidates(settings.tracker_store_url, settings.review_confidence_threshold)
+
+    @app.get("/review")
+    @staff_only()
+    async def review_inbox(request: Request, staff: StaffSession) -> HTTPResponse:
+        try:
+            wanted = InboxFilter(reason=request.args.get("reason") or "", channel=request.args.get("channel") or "",
+                                 since=_day(request.args.get("since")), until=_day(request.args.get("until")),
+                                 sort=request.args.get("sort") or "count")
+        except ValueError:
+            return page("error.html", status=400, staff=staff, message="Dates must look like 2026-12-31.")
+        if wanted.sort not in ("count", "recent"):
+            return page("error.html", status=400, staff=staff, message="Sort by count or recent.")
+        found = candidates()
+        groups = open_groups(found, reviews.decided_keys(), wanted, settings.review_similarity)
+        return page("review.html", staff=staff, groups=groups, wanted=wanted, intents=intents,
+                    channels=sorted({i.channel for i in found}), threshold=settings.review_confidence_threshold,
+                    decided=reviews.active()[-50:][::-1], max_note=MAX_REVIEW_NOTE_CHARS)
+
+    @app.post("/review/decide")
+    @staff_only(state_changing=True)
+    async def review_decide(request: Request, staff: StaffSession) -> HTTPResponse:
+        decision = _field(request, "decision", 16)
+        intent = _field(request, "intent", 64) or None
+        note = (_field(request, "note", MAX_REVIEW_NOTE_CHARS) or "").strip()
+        keys = set(request.form.getlist("item") or []) if request.form else set()
+        if decision not in DECISIONS:
+            return page("error.html", status=400, staff=staff, message="Choose a decision: topic, out of scope, not covered or dismiss.")
+        if decision == "topic" and intent not in intents:
+            return page("error.html", status=400, staff=staff, message="Choose the right topic from the list.")
+        if request.form and request.form.get("note") is not None and len(request.form.get("note")) > MAX_REVIEW_NOTE_CHARS:
+            return page("error.html", status=400, staff=staff, message=f"The note is too long: at most {MAX_REVIEW_NOTE_CHARS} characters.")
+        chosen = [item for item in candidates() if item.key in keys]
+        if not chosen:
+            return page("error.html", status=404, staff=staff, message="Those messages are no longer there (they may have been erased).")
+        ids = reviews.decide(chosen, decision, intent, note, staff.email)
+        for item, decision_id in zip(chosen, ids):
+            accounts.audit(staff.email, f"review {decision}", None, item.conversation_id,
+                           f"decision {decision_id}, event {item.event_id}" + (f", intent {intent}" if intent else "")
+                           + (f", note: {note}" if note else ""))
+        return response.redirect("/review")
+
+    @app.post("/review/undo/<decision_id:int>")
+    @staff_only(state_changing=True)
+    async def review_undo(request: Request, staff: StaffSession, decision_id: int) -> HTTPResponse:
+        undone = reviews.undo(decision_id, staff.email)
+        if undone is None:
+            return page("error.html", status=404, staff=staff, message="There is no such decision, or it was already undone.")
+        accounts.audit(staff.email, "review undone", None, undone.conversation_id,
+                       f"decision {decision_id} ({undone.decision}), event {undone.event_id}")
+        return response.redirect("/review")
+
+    @app.get("/conversations/<conversation_id:str>")
+    @staff_only()
+    async def conversation_page(request: Request, staff: StaffSession, conversation_id: str) -> HTTPResponse:
+        said = transcript(settings.tracker_store_url, conversation_id[:128])
+        if not said:
+            return page("error.html", status=404, staff=staff, message="There is no such conversation (it may have been erased).")
+        accounts.audit(staff.email, "viewed conversation", None, conversation_id[:128])
+        return page("conversation.html", staff=staff, conversation_id=conversation_id[:128], said=said)
 
     @app.get("/audit")
     @staff_only()

@@ -26,6 +26,10 @@ UNHANDLED_KINDS = ("fallback", "not_covered", "out_of_scope")
 DECISIONS = ("topic", "out_of_scope", "not_covered", "dismiss")
 MAX_NOTE_CHARS = 1000
 MAX_SCANNED_EVENTS = 200_000
+MAX_CLUSTERED_ITEMS = 3000  # average-link clustering holds n² distances; beyond this a one-pass grouping
+# Only words that carry no question: "how much" and "what" tell questions apart, so they stay.
+_FILLER_WORDS = frozenset("a an the is are was be been do does did i me my you your we our it its to of for and or "
+                          "in on at with this that there can could would will please just so".split())
 _WORD = re.compile(r"[a-z0-9']+|\[(?:email|phone|name)\]")
 
 
@@ -182,27 +186,44 @@ def group_similar(items: Sequence[ReviewItem], similarity: float) -> List[Review
     """Items grouped by TF-IDF cosine similarity of their words and word stems (leader clustering, stable order)."""
     if not items:
         return []
-    from sklearn.feature_extraction.text import ENGLISH_STOP_WORDS, TfidfVectorizer
+    from sklearn.feature_extraction.text import TfidfVectorizer
 
     def stems(message: str) -> List[str]:
-        words = [w for w in normalised_text(message).split() if w not in ENGLISH_STOP_WORDS] or normalised_text(message).split()
+        words = [w for w in normalised_text(message).split() if w not in _FILLER_WORDS] or normalised_text(message).split()
         return [_stem(word) for word in words]
 
     vectors = TfidfVectorizer(analyzer=stems, sublinear_tf=True).fit_transform([item.message for item in items])
-    groups: List[ReviewGroup] = []
+    if len(items) == 1:
+        return [ReviewGroup(list(items))]
+    labels = _average_link_labels(vectors, similarity) if len(items) <= MAX_CLUSTERED_ITEMS else _leader_labels(vectors, similarity)
+    groups: Dict[int, ReviewGroup] = {}
+    for label, item in zip(labels, items):
+        groups.setdefault(int(label), ReviewGroup()).items.append(item)
+    return list(groups.values())
+
+
+def _average_link_labels(vectors: Any, similarity: float) -> List[int]:
+    """Average-linkage clusters whose members are, on average, at least `similarity` alike (cosine)."""
+    from sklearn.cluster import AgglomerativeClustering
+
+    clustering = AgglomerativeClustering(n_clusters=None, affinity="cosine", linkage="average",
+                                         distance_threshold=1.0 - similarity)
+    return [int(label) for label in clustering.fit_predict(vectors.toarray())]
+
+
+def _leader_labels(vectors: Any, similarity: float) -> List[int]:
+    """One pass: each message joins the first earlier group leader it is alike enough to (for very many items)."""
     leaders: List[int] = []
-    for index, item in enumerate(items):
-        best, best_score = None, similarity
-        for group_index, leader in enumerate(leaders):
-            score = float(vectors[index].multiply(vectors[leader]).sum())
-            if score >= best_score:
-                best, best_score = group_index, score
-        if best is None:
-            groups.append(ReviewGroup([item]))
-            leaders.append(index)
+    labels: List[int] = []
+    for index in range(vectors.shape[0]):
+        scores = [float(vectors[index].multiply(vectors[leader]).sum()) for leader in leaders]
+        best = max(range(len(scores)), key=scores.__getitem__) if scores else None
+        if best is not None and scores[best] >= similarity:
+            labels.append(best)
         else:
-            groups[best].items.append(item)
-    return groups
+            labels.append(len(leaders))
+            leaders.append(index)
+    return labels
 
 
 def _stem(word: str) -> str:

@@ -86,8 +86,16 @@ def erase_conversation(conversation_id: str, consultations: Optional[Consultatio
             ).rowcount
     removed_requests = (consultations or ConsultationStore()).erase_conversation(conversation_id)
     removed_decisions = _review_decisions(consultations).erase_conversations([conversation_id])
+    _turn_summary(consultations).erase_conversations([conversation_id])
     return ErasureResult(tracker_events=int(removed_events or 0), consultation_requests=removed_requests,
                          review_decisions=removed_decisions)
+
+
+def _turn_summary(consultations: Optional[ConsultationStore] = None):  # type: ignore[no-untyped-def]
+    """The dashboard's summary rows in the same database as `consultations` (DATABASE_URL's by default)."""
+    from bot.review.analytics import TurnSummary
+
+    return TurnSummary(consultations._session_factory if consultations is not None else None)
 
 
 def _review_decisions(consultations: Optional[ConsultationStore] = None):  # type: ignore[no-untyped-def]
@@ -114,6 +122,7 @@ def delete_idle_conversations(max_age_days: float, now: Optional[float] = None) 
         for sender in senders:
             connection.execute(text(f"DELETE FROM {TRACKER_EVENTS_TABLE} WHERE sender_id = :sender"), {"sender": sender})
     _review_decisions().erase_conversations(senders)
+    _turn_summary().erase_conversations(senders)
     return senders
 
 

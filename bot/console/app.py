@@ -417,6 +417,11 @@ def main() -> int:
     from bot.db import create_schema, engine_for
 
     create_schema(engine_for(settings.database_url))
+    from bot.review.analytics import TurnSummary
+
+    read = TurnSummary().refresh(settings.tracker_store_url)  # the first, full read takes ~10 s per 100,000 events
+    if read:
+        print(f"dashboard summary: read {read} new tracker events", flush=True)
     app = create_app(settings)
     print(f"staff console on http://{settings.console_host}:{settings.console_port}/", flush=True)
     app.run(host=settings.console_host, port=settings.console_port, access_log=False, workers=1)

@@ -7,14 +7,12 @@ The dashboard's queries then group that table; the same SQL runs on SQLite and P
 
 from __future__ import annotations
 
-import json
 import statistics
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta, timezone
 from typing import Any, Dict, List, Optional, Sequence, Tuple
 
 from sqlalchemy import Boolean, Column, Float, Index, Integer, String, Text, and_, case, delete, func, inspect, select, text
-from sqlalchemy.engine import Engine
 
 from bot.db import Base, UsesDatabase
 from bot.privacy import TRACKER_EVENTS_TABLE, mask_personal_data

@@ -7,7 +7,7 @@ from typing import Iterator
 
 import pytest
 import requests
-from playwright.sync_api import Browser, Page, expect
+from playwright.sync_api import Page, expect
 
 from tests.console.conftest import Console, csrf_of, login
 from tests.console.test_console_browser import IMAGES, browser, page, sign_in  # noqa: F401  (fixtures)

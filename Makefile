@@ -22,7 +22,7 @@ export SQLALCHEMY_SILENCE_UBER_WARNING ?= 1
 export PYTHONDONTWRITEBYTECODE ?= 1
 
 .PHONY: help run shell test unit validate stories eval cv bench kb install web test-tools clean \
-	telegram-webhook erase retention scaleout staff-user soak
+	telegram-webhook erase retention scaleout staff-user soak reviewed
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-17s %s\n", $$1, $$2}'
@@ -103,3 +103,6 @@ $(MODEL): $(INSTALLED) $(TRAINING_INPUTS)
 
 clean: ## Remove build output, trained models and test results (keeps the virtual environment)
 	rm -rf build models results .rasa
+
+reviewed: $(INSTALLED) ## Staff review decisions into data/nlu/reviewed.yml (+ results/review/*.csv); the next run retrains
+	$(PY) -m bot.review.export

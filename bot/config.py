@@ -58,6 +58,8 @@ class Settings:
     delivery_poll_s: float = 0.5
     delivery_first_retry_s: float = 30
     delivery_give_up_hours: float = 24
+    review_confidence_threshold: float = 0.5
+    review_similarity: float = 0.5
 
     @classmethod
     def from_env(cls, env: Optional[Mapping[str, str]] = None) -> "Settings":
@@ -115,6 +117,8 @@ class Settings:
             max_request_bytes=int(env.get("MAX_REQUEST_BYTES") or 64 * 1024),
             restart_limit=int(env.get("RESTART_LIMIT") or 5),
             restart_backoff_s=float(env.get("RESTART_BACKOFF_SECONDS") or 1),
+            review_confidence_threshold=float(env.get("REVIEW_CONFIDENCE_THRESHOLD") or 0.5),
+            review_similarity=float(env.get("REVIEW_SIMILARITY") or 0.5),
         )
 
 

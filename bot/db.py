@@ -49,6 +49,8 @@ def import_models() -> None:
     import bot.handover.outbox  # noqa: F401
     import bot.handover.requests  # noqa: F401
     import bot.knowledge.models  # noqa: F401
+    import bot.review.analytics  # noqa: F401
+    import bot.review.models  # noqa: F401
 
 
 def create_schema(engine: Engine) -> None:

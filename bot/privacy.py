@@ -62,6 +62,7 @@ class ErasureResult:
 
     tracker_events: int
     consultation_requests: int
+    review_decisions: int = 0
 
 
 def _tracker_engine() -> Engine:
@@ -84,7 +85,24 @@ def erase_conversation(conversation_id: str, consultations: Optional[Consultatio
                 text(f"DELETE FROM {TRACKER_EVENTS_TABLE} WHERE sender_id = :sender"), {"sender": conversation_id}
             ).rowcount
     removed_requests = (consultations or ConsultationStore()).erase_conversation(conversation_id)
-    return ErasureResult(tracker_events=int(removed_events or 0), consultation_requests=removed_requests)
+    removed_decisions = _review_decisions(consultations).erase_conversations([conversation_id])
+    _turn_summary(consultations).erase_conversations([conversation_id])
+    return ErasureResult(tracker_events=int(removed_events or 0), consultation_requests=removed_requests,
+                         review_decisions=removed_decisions)
+
+
+def _turn_summary(consultations: Optional[ConsultationStore] = None):  # type: ignore[no-untyped-def]
+    """The dashboard's summary rows in the same database as `consultations` (DATABASE_URL's by default)."""
+    from bot.review.analytics import TurnSummary
+
+    return TurnSummary(consultations._session_factory if consultations is not None else None)
+
+
+def _review_decisions(consultations: Optional[ConsultationStore] = None):  # type: ignore[no-untyped-def]
+    """The review decisions in the same database as `consultations` (DATABASE_URL's by default)."""
+    from bot.review.inbox import ReviewDecisions
+
+    return ReviewDecisions(consultations._session_factory if consultations is not None else None)
 
 
 def delete_idle_conversations(max_age_days: float, now: Optional[float] = None) -> List[str]:
@@ -103,6 +121,8 @@ def delete_idle_conversations(max_age_days: float, now: Optional[float] = None) 
         ]
         for sender in senders:
             connection.execute(text(f"DELETE FROM {TRACKER_EVENTS_TABLE} WHERE sender_id = :sender"), {"sender": sender})
+    _review_decisions().erase_conversations(senders)
+    _turn_summary().erase_conversations(senders)
     return senders
 
 
@@ -117,7 +137,8 @@ def main(argv: Optional[List[str]] = None) -> int:
     args = parser.parse_args(argv)
     if args.command == "erase":
         result = erase_conversation(args.conversation_id)
-        print(f"erased {result.tracker_events} tracker events and {result.consultation_requests} consultation requests")
+        print(f"erased {result.tracker_events} tracker events, {result.consultation_requests} consultation requests"
+              f" and {result.review_decisions} review decisions")
     else:
         removed = delete_idle_conversations(args.days)
         print(f"deleted {len(removed)} conversations idle for more than {args.days:g} days")

@@ -18,3 +18,18 @@ await build({
   define: { __WIDGET_VERSION__: JSON.stringify(pkg.version) },
   logLevel: "info",
 });
+
+// The staff console's dashboard charts (chart.js), served by the console as /static/charts.js.
+await build({
+  entryPoints: ["src/console-charts.js"],
+  outfile: "dist/console-charts.js",
+  bundle: true,
+  format: "iife",
+  platform: "browser",
+  target: ["es2019"],
+  minify: true,
+  sourcemap: false,
+  legalComments: "eof",
+  banner: { js: `/* Common Ground console charts ${pkg.version} — bundled with chart.js (MIT). */` },
+  logLevel: "info",
+});

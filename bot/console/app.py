@@ -5,7 +5,10 @@ Command line: python -m bot.console.app   (CONSOLE_HOST:CONSOLE_PORT, default 12
 
 from __future__ import annotations
 
+import csv
 import hmac
+import io
+import json
 import logging
 import secrets
 import sys
@@ -19,12 +22,15 @@ from sanic import Request, Sanic, response
 from sanic.exceptions import SanicException
 from sanic.response import HTTPResponse
 
-from bot.config import Settings, get_settings
+from bot.config import PROJECT_ROOT, Settings, get_settings
 from bot.console.accounts import StaffAccounts, StaffSession
 from bot.console.transcript import transcript
 from bot.handover.content import recommendation_view
 from bot.handover.outbox import Outbox
 from bot.handover.requests import MAX_NOTE_CHARS, STATES, ConsultationRequest, ConsultationStore, utc_now
+from bot.review.analytics import Dashboard, DashboardFilter, Table, TurnSummary, consultation_funnel
+from bot.review.inbox import (DECISIONS, MAX_NOTE_CHARS as MAX_REVIEW_NOTE_CHARS, InboxFilter, ReviewDecisions,
+                              ReviewItem, open_groups, review_candidates)
 
 logger = logging.getLogger(__name__)
 HERE = Path(__file__).parent
@@ -63,6 +69,28 @@ def _field(request: Request, name: str, limit: int) -> Optional[str]:
     return value
 
 
+def _known_intents() -> List[str]:
+    """The intents of domain.yml that a reviewed message can be assigned to."""
+    import yaml
+
+    from bot.config import PROJECT_ROOT
+
+    domain = yaml.safe_load((PROJECT_ROOT / "domain.yml").read_text(encoding="utf-8")) or {}
+    return sorted(str(i if isinstance(i, str) else next(iter(i))) for i in domain.get("intents") or [])
+
+
+def _day(value: Optional[str]) -> Optional[Any]:
+    """A YYYY-MM-DD query parameter as a date; None when empty; ValueError when malformed."""
+    from datetime import date
+
+    return date.fromisoformat(value) if value else None
+
+
+def _script_safe_json(value: Any) -> str:
+    """JSON that can sit inside a <script> element: no character can end the element or start markup."""
+    return json.dumps(value).replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026")
+
+
 def create_app(settings: Optional[Settings] = None, name: str = "commonground_console") -> Sanic:
     """The console application for `settings`."""
     settings = settings or get_settings()
@@ -73,12 +101,13 @@ def create_app(settings: Optional[Settings] = None, name: str = "commonground_co
     accounts, requests_store, outbox = StaffAccounts(), ConsultationStore(), Outbox()
     idle_limit = timedelta(minutes=settings.console_session_minutes)
     secure_cookies = settings.console_public_url.startswith("https://")
-    app.static("/static", str(HERE / "static"), name="static")
+    app.static("/static/console.css", str(HERE / "static" / "console.css"), name="static")
 
-    def page(template: str, status: int = 200, **context: Any) -> HTTPResponse:
+    def page(template: str, status: int = 200, scripts: bool = False, **context: Any) -> HTTPResponse:
         html = templates.get_template(template).render(**context)
         answer = response.html(html, status=status)
-        answer.headers["Content-Security-Policy"] = "default-src 'none'; style-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'"
+        answer.headers["Content-Security-Policy"] = ("default-src 'none'; style-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'"
+                                                     + ("; script-src 'self'" if scripts else ""))
         answer.headers["X-Content-Type-Options"] = "nosniff"
         answer.headers["Referrer-Policy"] = "same-origin"
         answer.headers["Cache-Control"] = "no-store"
@@ -246,6 +275,127 @@ def create_app(settings: Optional[Settings] = None, name: str = "commonground_co
                        f"{result.tracker_events} conversation events, {result.consultation_requests} requests")
         return page("erased.html", staff=staff, result=result, request_id=request_id)
 
+    reviews = ReviewDecisions()
+    intents = _known_intents()
+
+    def candidates() -> List[ReviewItem]:
+        return review_candidates(settings.tracker_store_url, settings.review_confidence_threshold)
+
+    @app.get("/review")
+    @staff_only()
+    async def review_inbox(request: Request, staff: StaffSession) -> HTTPResponse:
+        try:
+            wanted = InboxFilter(reason=request.args.get("reason") or "", channel=request.args.get("channel") or "",
+                                 since=_day(request.args.get("since")), until=_day(request.args.get("until")),
+                                 sort=request.args.get("sort") or "count")
+        except ValueError:
+            return page("error.html", status=400, staff=staff, message="Dates must look like 2026-12-31.")
+        if wanted.sort not in ("count", "recent"):
+            return page("error.html", status=400, staff=staff, message="Sort by count or recent.")
+        found = candidates()
+        groups = open_groups(found, reviews.decided_keys(), wanted, settings.review_similarity)
+        return page("review.html", staff=staff, groups=groups, wanted=wanted, intents=intents,
+                    channels=sorted({i.channel for i in found}), threshold=settings.review_confidence_threshold,
+                    decided=reviews.active()[-50:][::-1], max_note=MAX_REVIEW_NOTE_CHARS)
+
+    @app.post("/review/decide")
+    @staff_only(state_changing=True)
+    async def review_decide(request: Request, staff: StaffSession) -> HTTPResponse:
+        decision = _field(request, "decision", 16)
+        intent = _field(request, "intent", 64) or None
+        note = (_field(request, "note", MAX_REVIEW_NOTE_CHARS) or "").strip()
+        keys = set(request.form.getlist("item") or []) if request.form else set()
+        if decision not in DECISIONS:
+            return page("error.html", status=400, staff=staff, message="Choose a decision: topic, out of scope, not covered or dismiss.")
+        if decision == "topic" and intent not in intents:
+            return page("error.html", status=400, staff=staff, message="Choose the right topic from the list.")
+        if request.form and request.form.get("note") is not None and len(request.form.get("note")) > MAX_REVIEW_NOTE_CHARS:
+            return page("error.html", status=400, staff=staff, message=f"The note is too long: at most {MAX_REVIEW_NOTE_CHARS} characters.")
+        chosen = [item for item in candidates() if item.key in keys]
+        if not chosen:
+            return page("error.html", status=404, staff=staff, message="Those messages are no longer there (they may have been erased).")
+        ids = reviews.decide(chosen, decision, intent, note, staff.email)
+        for item, decision_id in zip(chosen, ids):
+            accounts.audit(staff.email, f"review {decision}", None, item.conversation_id,
+                           f"decision {decision_id}, event {item.event_id}" + (f", intent {intent}" if intent else "")
+                           + (f", note: {note}" if note else ""))
+        return response.redirect("/review")
+
+    @app.post("/review/undo/<decision_id:int>")
+    @staff_only(state_changing=True)
+    async def review_undo(request: Request, staff: StaffSession, decision_id: int) -> HTTPResponse:
+        undone = reviews.undo(decision_id, staff.email)
+        if undone is None:
+            return page("error.html", status=404, staff=staff, message="There is no such decision, or it was already undone.")
+        accounts.audit(staff.email, "review undone", None, undone.conversation_id,
+                       f"decision {decision_id} ({undone.decision}), event {undone.event_id}")
+        return response.redirect("/review")
+
+    @app.get("/conversations/<conversation_id:str>")
+    @staff_only()
+    async def conversation_page(request: Request, staff: StaffSession, conversation_id: str) -> HTTPResponse:
+        said = transcript(settings.tracker_store_url, conversation_id[:128])
+        if not said:
+            return page("error.html", status=404, staff=staff, message="There is no such conversation (it may have been erased).")
+        accounts.audit(staff.email, "viewed conversation", None, conversation_id[:128])
+        return page("conversation.html", staff=staff, conversation_id=conversation_id[:128], said=said)
+
+    turn_summary, dashboard = TurnSummary(), Dashboard()
+
+    def dashboard_filter(request: Request) -> DashboardFilter:
+        """The date range (default: the last 30 days) and channel asked for; ValueError when malformed."""
+        today = utc_now().date()
+        until = _day(request.args.get("until")) or today
+        since = _day(request.args.get("since")) or until - timedelta(days=29)
+        if since > until or (until - since).days > 366:
+            raise ValueError("range")
+        return DashboardFilter(since, until, (request.args.get("channel") or "")[:32])
+
+    def dashboard_tables(wanted: DashboardFilter) -> List[Table]:
+        turn_summary.refresh(settings.tracker_store_url)
+        requests_rows, median_hours = consultation_funnel(requests_store._sessions, wanted)
+        tables = dashboard.tables(wanted, requests_rows)
+        tables.append(Table("time_to_contacted", "Median time from request to contacted", ["median_hours"],
+                            [[median_hours if median_hours is not None else ""]]))
+        return tables
+
+    @app.get("/dashboard")
+    @staff_only()
+    async def dashboard_page(request: Request, staff: StaffSession) -> HTTPResponse:
+        try:
+            wanted = dashboard_filter(request)
+        except ValueError:
+            return page("error.html", status=400, staff=staff,
+                        message="Choose a date range like 2026-11-01 to 2026-11-30 (at most a year, start before end).")
+        tables = dashboard_tables(wanted)
+        return page("dashboard.html", scripts=True, staff=staff, wanted=wanted, tables=tables, channels=dashboard.channels(),
+                    charts_json=_script_safe_json([{"name": t.name, "columns": t.columns, "rows": t.rows} for t in tables]))
+
+    @app.get("/dashboard/csv/<table_name:str>")
+    @staff_only()
+    async def dashboard_csv(request: Request, staff: StaffSession, table_name: str) -> HTTPResponse:
+        try:
+            wanted = dashboard_filter(request)
+        except ValueError:
+            return page("error.html", status=400, staff=staff, message="Choose a date range like 2026-11-01 to 2026-11-30.")
+        found = next((t for t in dashboard_tables(wanted) if t.name == table_name), None)
+        if found is None:
+            return page("error.html", status=404, staff=staff, message="There is no such table.")
+        out = io.StringIO()
+        writer = csv.writer(out)
+        writer.writerow(found.columns)
+        writer.writerows(found.rows)
+        return response.text(out.getvalue(), content_type="text/csv; charset=utf-8", headers={
+            "Content-Disposition": f'attachment; filename="{found.name}-{wanted.since}-{wanted.until}.csv"',
+            "Cache-Control": "no-store"})
+
+    @app.get("/static/charts.js")
+    async def charts_script(request: Request) -> HTTPResponse:
+        bundle = PROJECT_ROOT / "web" / "dist" / "console-charts.js"
+        if not bundle.exists():
+            return response.text("// charts are not built: run `make web`\n", status=404, content_type="text/javascript")
+        return await response.file(str(bundle), mime_type="text/javascript", headers={"Cache-Control": "no-cache"})
+
     @app.get("/audit")
     @staff_only()
     async def audit(request: Request, staff: StaffSession) -> HTTPResponse:
@@ -267,6 +417,11 @@ def main() -> int:
     from bot.db import create_schema, engine_for
 
     create_schema(engine_for(settings.database_url))
+    from bot.review.analytics import TurnSummary
+
+    read = TurnSummary().refresh(settings.tracker_store_url)  # the first, full read takes ~10 s per 100,000 events
+    if read:
+        print(f"dashboard summary: read {read} new tracker events", flush=True)
     app = create_app(settings)
     print(f"staff console on http://{settings.console_host}:{settings.console_port}/", flush=True)
     app.run(host=settings.console_host, port=settings.console_port, access_log=False, workers=1)

@@ -14,7 +14,7 @@ from bot.db import Base, create_schema, import_models
 from tests.conftest import fresh_postgres_database
 
 TABLES = {"kb_source_paragraphs", "kb_topics", "kb_citations", "kb_topic_relations", "kb_content_version", "consultation_requests",
-          "handover_deliveries", "staff_users", "staff_sessions", "staff_login_failures", "audit_log"}
+          "handover_deliveries", "staff_users", "staff_sessions", "staff_login_failures", "audit_log", "review_decisions", "analytics_turns", "analytics_state"}
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])

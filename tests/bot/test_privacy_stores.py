@@ -6,6 +6,7 @@ import logging
 import os
 import socket
 import time
+from datetime import datetime, timezone
 from pathlib import Path
 
 import pytest
@@ -17,6 +18,7 @@ from sqlalchemy.orm import sessionmaker
 
 from bot.handover.requests import Contact, ConsultationRequest, ConsultationStore, utc_now
 from bot.db import create_schema
+from bot.review.inbox import ReviewDecisions, ReviewItem
 from bot.privacy import MaskingFilter, delete_idle_conversations, erase_conversation, mask_personal_data
 from bot.stores import ConfiguredLockStore, ConfiguredSQLTrackerStore
 
@@ -72,6 +74,11 @@ async def test_store_erases_a_conversation_that_asked_for_it(tracker_store: Conf
     assert await tracker_store.retrieve("conv-1") is None
 
 
+def review_item(conversation_id: str) -> ReviewItem:
+    """A review item of that conversation."""
+    return ReviewItem(conversation_id, 1, "hello", (), "", "fallback", "fallback", "rest", datetime.now(timezone.utc))
+
+
 async def test_erase_command_removes_events_and_requests(
     tracker_store: ConfiguredSQLTrackerStore, sessions: sessionmaker
 ) -> None:
@@ -81,8 +88,12 @@ async def test_erase_command_removes_events_and_requests(
     for sender in ("keep", "erase-me"):
         await tracker_store.save(conversation(sender, time.time()))
         consultations.save(ConsultationRequest(sender, "Ana", Contact("email", "a@b.co"), "", None, utc_now()))
+    decisions = ReviewDecisions(sessions)
+    for sender in ("keep", "erase-me"):
+        decisions.decide([review_item(sender)], "dismiss", None, "", "staff@firm.example")
     result = erase_conversation("erase-me", consultations)
-    assert (result.tracker_events, result.consultation_requests) == (2, 1)
+    assert (result.tracker_events, result.consultation_requests, result.review_decisions) == (2, 1, 1)
+    assert [d.conversation_id for d in decisions.active()] == ["keep"]
     assert await tracker_store.retrieve("erase-me") is None
     assert consultations.for_conversation("erase-me") == []
     assert len((await tracker_store.retrieve("keep")).events) == 2

@@ -22,7 +22,7 @@ from playwright.sync_api import Page, expect
 from bot.config import PROJECT_ROOT
 from tests.console.conftest import STAFF_EMAIL, STAFF_PASSWORD, create_staff_account
 from tests.console.test_console_browser import browser, page  # noqa: F401  (fixtures)
-from tests.e2e.conftest import Servers
+from tests.e2e.conftest import Servers, start_servers
 
 pytestmark = pytest.mark.e2e
 WEATHER = "what's the weather like tomorrow?"
@@ -31,6 +31,14 @@ WEATHER = "what's the weather like tomorrow?"
 def console_url(servers: Servers) -> str:
     """The console that scripts/run.sh started next to the assistant."""
     return f"http://127.0.0.1:{servers.env['CONSOLE_PORT']}"
+
+
+@pytest.fixture(scope="module")
+def servers(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Servers]:
+    """Servers of this module's own: the inbox holds only what this test sent, not every e2e test's messages."""
+    running = start_servers(tmp_path_factory.mktemp("review-loop"))
+    yield running
+    running.stop()
 
 
 @pytest.fixture(scope="module")

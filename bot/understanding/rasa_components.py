@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import hashlib
 import logging
+from pathlib import Path
 from typing import Any, Dict, List, Optional, Text
 
 import joblib
@@ -24,6 +26,7 @@ from bot.understanding.arbiter import Thresholds, arbitrate
 from bot.understanding.facts import asks_what_to_do
 from bot.understanding.language import detect_language
 from bot.understanding.safety import safety_signals
+from bot.understanding import scope
 from bot.understanding.scope import IntentModel, ScopeModel
 
 SCOPE_KEY = "scope"
@@ -102,6 +105,12 @@ class _TrainedOnIntents(GraphComponent):
             logger.warning("%s was not trained with this model", cls.__name__)
             model = None
         return cls(config, model_storage, resource, model)
+
+    @classmethod
+    def fingerprint_addon(cls, config: Dict[str, Any]) -> Optional[str]:
+        """The source of the model code, so Rasa's training cache retrains when that code changes."""
+        sources = (Path(scope.__file__), Path(__file__))
+        return hashlib.sha256(b"".join(path.read_bytes() for path in sources)).hexdigest()
 
     def fit(self, examples: List[tuple]) -> Any:
         """Train the model on (text, intent) pairs."""

@@ -109,52 +109,57 @@ def _features() -> FeatureUnion:
     )
 
 
-def _pipeline(seed: int) -> Pipeline:
-    """The features, then a logistic regression (unweighted, so its probabilities stay calibrated)."""
-    classifier = LogisticRegression(C=8.0, max_iter=2000, random_state=seed)
-    return Pipeline([("features", _features()), ("classifier", classifier)])
-
-
 class ScopeModel:
-    """The trained binary classifiers, one per task; `scores` gives each task's probability."""
+    """The trained binary classifiers, one per task, over one shared n-gram vocabulary.
 
-    def __init__(self, pipelines: Mapping[str, Pipeline]) -> None:
-        self._pipelines = dict(pipelines)
+    The features are computed once per message for all tasks (fitted on every example), and each
+    task's logistic regression (unweighted, so its probabilities stay calibrated) reads them.
+    """
+
+    def __init__(self, features: FeatureUnion, classifiers: Mapping[str, LogisticRegression]) -> None:
+        self._features = features
+        self._classifiers = dict(classifiers)
 
     @classmethod
     def train(cls, examples: Iterable[Tuple[str, str]], tasks: Sequence[Task] = TASKS, seed: int = 42) -> "ScopeModel":
         """Fit every task on (text, intent) examples; a task without both classes is left out."""
         pairs = [(normalise(text), intent) for text, intent in examples if text and intent]
         intents = {intent for _, intent in pairs}
-        pipelines: Dict[str, Pipeline] = {}
+        features = _features().fit([text for text, _ in pairs])
+        matrix = features.transform([text for text, _ in pairs])
+        classifiers: Dict[str, LogisticRegression] = {}
         for task in tasks:
             resolved = Task(task.name, task.positive or frozenset(intents) - (task.negative or frozenset()) - task.ignored,
                             task.negative, task.ignored)
-            labelled = [(text, resolved.label(intent)) for text, intent in pairs]
-            texts = [text for text, label in labelled if label is not None]
+            labelled = [(row, resolved.label(intent)) for row, (_, intent) in enumerate(pairs)]
+            rows = [row for row, label in labelled if label is not None]
             labels = [label for _, label in labelled if label is not None]
             if len(set(labels)) < 2:
                 continue
-            pipelines[task.name] = _pipeline(seed).fit(texts, labels)
-        return cls(pipelines)
+            classifier = LogisticRegression(C=8.0, max_iter=2000, random_state=seed)
+            classifiers[task.name] = classifier.fit(matrix[rows], labels)
+        return cls(features, classifiers)
 
     @property
     def task_names(self) -> List[str]:
         """The tasks this model answers."""
-        return list(self._pipelines)
+        return list(self._classifiers)
 
     def scores(self, texts: Sequence[str]) -> List[Dict[str, float]]:
         """Each task's probability for each text (for sentence tasks, the highest of the text and its sentences)."""
+        if not self._classifiers:
+            return [{} for _ in texts]
         normalised = [normalise(text) for text in texts]
-        columns = {name: pipeline.predict_proba(normalised)[:, 1] for name, pipeline in self._pipelines.items()}
+        matrix = self._features.transform(normalised)
+        columns = {name: classifier.predict_proba(matrix)[:, 1] for name, classifier in self._classifiers.items()}
         results = [{name: round(float(values[index]), 4) for name, values in columns.items()} for index in range(len(texts))]
-        for name in SENTENCE_TASKS & set(self._pipelines):
-            pieces = [(index, piece) for index, text in enumerate(normalised) for piece in sentences(text)]
-            if not pieces:
-                continue
-            probabilities = self._pipelines[name].predict_proba([piece for _, piece in pieces])[:, 1]
-            for (index, _), probability in zip(pieces, probabilities):
-                results[index][name] = max(results[index][name], round(float(probability), 4))
+        sentence_tasks = SENTENCE_TASKS & set(self._classifiers)
+        pieces = [(index, piece) for index, text in enumerate(normalised) for piece in sentences(text)] if sentence_tasks else []
+        if pieces:
+            piece_matrix = self._features.transform([piece for _, piece in pieces])
+            for name in sentence_tasks:
+                for (index, _), probability in zip(pieces, self._classifiers[name].predict_proba(piece_matrix)[:, 1]):
+                    results[index][name] = max(results[index][name], round(float(probability), 4))
         return results
 
 

@@ -7,7 +7,6 @@ from typing import Any, Dict, Iterable, Mapping, Optional, Pattern, Sequence, Tu
 
 from bot.recommend import UNSURE, FactValue
 from bot.understanding.safety import is_safety_concern
-from bot.understanding.topics import SITUATION_TOPICS
 
 # Intents that state a fact on their own.
 INTENT_FACTS: Mapping[str, Tuple[str, bool]] = {
@@ -130,20 +129,3 @@ _ASKS_WHAT_TO_DO = re.compile(
 def asks_what_to_do(text: str) -> bool:
     """Whether a message asks for a course of action ("what should I do?", "should we try mediation?")."""
     return bool(_ASKS_WHAT_TO_DO.search(" ".join((text or "").lower().replace("’", "'").split())))
-
-
-def is_advice_request(intent: Optional[str], ranked: Sequence[str], text: str) -> bool:
-    """Whether a message describes a situation and asks what to do, so a recommendation should start.
-
-    `ranked` is the classifier's intent ranking, best first. A situation intent qualifies when the
-    message also asks what to do; so does an unsure classification whose top candidates include a
-    situation or a recommendation request, or whose wording states a fact.
-    """
-    if not asks_what_to_do(text):
-        return False
-    if intent in SITUATION_TOPICS:
-        return True
-    if intent != "nlu_fallback":
-        return False
-    candidates = set(ranked[:4])
-    return bool(candidates & (SITUATION_TOPICS | {"recommend_process"}) or facts_in_text(text))

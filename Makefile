@@ -12,7 +12,7 @@ SPACY_MODEL := build/spacy-en-commonground/meta.json
 MODEL := models/commonground.tar.gz
 WEB_BUNDLE := web/dist/commonground-widget.js
 WEB_SOURCES := web/package.json web/package-lock.json web/build.mjs $(shell find web/src -type f 2>/dev/null)
-TRAINING_INPUTS := config.yml domain.yml bot/understanding/scope.py bot/understanding/rasa_components.py $(shell find data/nlu data/rules data/stories -name '*.yml' 2>/dev/null) $(SPACY_MODEL)
+TRAINING_INPUTS := config.yml domain.yml $(addprefix bot/understanding/,scope.py fact_model.py facts.py intents.py rasa_components.py) $(shell find data/nlu data/facts data/rules data/stories -name '*.yml' 2>/dev/null) $(SPACY_MODEL)
 
 export RASA_PORT ?= 5005
 export ACTION_PORT ?= 5055

@@ -38,12 +38,19 @@ class Thresholds:
     # the in-domain classifier not quite sure it's something else ("can I talk to my bank" is not ours).
     conversation: float = 0.6
     conversation_in_domain: float = 0.2
-    # The classifier's `safety` without a danger signal in the wording is kept only this sure.
+    # The classifier's `safety` without a danger signal in the wording is kept only this sure, or
+    # less sure when the learned danger classifier gives at least `unsure_safety_danger` too.
     safety: float = 0.7
+    unsure_safety_danger: float = 0.5
     # The learned danger classifier (whole message or any sentence) raises safety from this
     # probability, for messages at least `danger_in_domain` likely to be about a person's situation.
     danger: float = 0.5
     danger_in_domain: float = 0.2
+    # When the intent classifier and the recommendation classifier (at least this sure) agree that
+    # a message asks which process to use, it is ours at this lower in-domain probability: a bare
+    # "how should I proceed?" names no dispute, yet in this chat it can only mean one thing.
+    agreed_recommendation: float = 0.7
+    agreed_recommendation_in_domain: float = 0.4
 
 
 @dataclass(frozen=True)
@@ -76,13 +83,19 @@ def arbitrate(
         return Verdict(intent, "classifier")
     if intent == OUT_OF_SCOPE:
         return Verdict(OUT_OF_SCOPE, "classifier")
+    asks_recommendation = scores.get(ASKS_RECOMMENDATION, 0.0)
+    if (intent == RECOMMEND and asks_recommendation >= thresholds.agreed_recommendation
+            and in_domain >= thresholds.agreed_recommendation_in_domain):
+        return Verdict(RECOMMEND, "classifiers agree")
     if in_domain < thresholds.in_domain:
         return Verdict(OUT_OF_SCOPE, "off-domain")
     if intent == SAFETY:
         if confidence >= thresholds.safety:
             return Verdict(SAFETY, "classifier")
+        if scores.get(DANGER, 0.0) >= thresholds.unsure_safety_danger:
+            return Verdict(SAFETY, "classifiers lean to danger")
         return Verdict(NLU_FALLBACK, "unsure safety")
-    wants_recommendation = scores.get(ASKS_RECOMMENDATION, 0.0) >= thresholds.recommendation
+    wants_recommendation = asks_recommendation >= thresholds.recommendation
     backstop = asks_what_to_do and intent in SITUATION_TOPICS | {DESCRIBE_DISPUTE, NLU_FALLBACK}
     if intent == RECOMMEND or wants_recommendation or backstop:
         reason = "classifier" if intent == RECOMMEND else ("recommendation request" if wants_recommendation else "asks what to do")

@@ -69,13 +69,13 @@ TARGETS: Mapping[str, Tuple[str, float]] = {
 # figure last measured (training is deterministic), so no change can make a figure worse unnoticed.
 FLOORS: Mapping[str, Tuple[str, float]] = {
     **TARGETS,
-    "topic accuracy": (">=", 0.85),
-    "polarity pass rate": (">=", 0.78),
-    "not-covered rate": (">=", 0.73),
-    "safety recall": (">=", 0.86),
+    "topic accuracy": (">=", 0.89),
+    "polarity pass rate": (">=", 0.88),
+    "not-covered rate": (">=", 0.81),
+    "safety recall": (">=", 0.89),
     "safety false alarms (benign)": ("<=", 0.10),
-    "fact precision (lowest)": (">=", 0.80),
-    "fact recall (lowest)": (">=", 0.58),
+    "fact precision (lowest)": (">=", 0.83),
+    "fact recall (lowest)": (">=", 0.77),
 }
 
 

@@ -26,7 +26,8 @@ from bot.understanding.arbiter import Thresholds, arbitrate
 from bot.understanding.facts import asks_what_to_do
 from bot.understanding.language import detect_language
 from bot.understanding.safety import safety_signals
-from bot.understanding import scope
+from bot.understanding import fact_model, facts, intents, scope
+from bot.understanding.fact_model import FactModel, fact_data_files, read_fact_cases, training_cases
 from bot.understanding.scope import IntentModel, ScopeModel
 
 SCOPE_KEY = "scope"
@@ -109,8 +110,14 @@ class _TrainedOnIntents(GraphComponent):
     @classmethod
     def fingerprint_addon(cls, config: Dict[str, Any]) -> Optional[str]:
         """The source of the model code, so Rasa's training cache retrains when that code changes."""
-        sources = (Path(scope.__file__), Path(__file__))
+        modules = (scope, fact_model, facts, intents)
+        sources = (*(Path(module.__file__) for module in modules), Path(__file__), *cls.data_files(config))
         return hashlib.sha256(b"".join(path.read_bytes() for path in sources)).hexdigest()
+
+    @classmethod
+    def data_files(cls, config: Dict[str, Any]) -> List[Path]:
+        """Training files of the component's own, besides Rasa's training data."""
+        return []
 
     def fit(self, examples: List[tuple]) -> Any:
         """Train the model on (text, intent) pairs."""
@@ -148,11 +155,27 @@ class LinearIntentClassifier(_TrainedOnIntents):
 
 @DefaultV1Recipe.register(DefaultV1Recipe.ComponentType.INTENT_CLASSIFIER, is_trainable=True)
 class ScopeClassifier(_TrainedOnIntents):
-    """Trains and applies the second-opinion classifiers of bot/understanding/scope.py."""
+    """Trains and applies the second-opinion classifiers of bot/understanding/scope.py and the fact extractor."""
+
+    @staticmethod
+    def get_default_config() -> Dict[Text, Any]:
+        """The random seed and the folder of fact-labelled messages."""
+        return {"random_seed": 42, "fact_data": "data/facts"}
+
+    @classmethod
+    def data_files(cls, config: Dict[str, Any]) -> List[Path]:
+        """The fact-labelled messages."""
+        return fact_data_files(Path(config.get("fact_data") or "data/facts"))
 
     def fit(self, examples: List[tuple]) -> ScopeModel:
-        """One logistic regression per task."""
-        return ScopeModel.train(examples, seed=int(self._config["random_seed"]))
+        """One logistic regression per task, and the fact extractor on the fact data and the intent examples."""
+        seed = int(self._config["random_seed"])
+        cases = read_fact_cases(Path(self._config.get("fact_data") or "data/facts"))
+        # Messages labelled as stating danger, or ruling it out ("he's never been violent"), teach the danger task too.
+        danger = [(text, int(facts["safety"])) for text, facts in cases if "safety" in facts]
+        model = ScopeModel.train(examples, seed=seed, extra={scope.DANGER: danger})
+        model.facts = FactModel.train(training_cases(examples, cases), seed=seed)
+        return model
 
     def process(self, messages: List[Message]) -> List[Message]:
         """Add each task's probability as `scope`."""

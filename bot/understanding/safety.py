@@ -30,8 +30,10 @@ _HARM_VERB = (
     r"|attack(?:ed|s|ing)?|assault\w*|hurt(?:s|ing)?|harm(?:ed|s|ing)?|stab\w*|shoot|shot|rap(?:e|ed)|molest\w*|abus(?:e|es|ed|ing))"
 )
 # Everyday phrasings that share a harm verb and a target: "shoot me an email", "hit me up",
-# "kicked me out", "beat me to it", "beat us at chess".
-_NOT_HARM = r"(?!\s+(?:a|an|up|out|off|to it|at|back a|with your)\b)"
+# "kicked me out", "beat me to it", "beat us at chess", "stabbed me in the back", "strangling me
+# with repair charges".
+_MONEY_AND_PAPER = r"(?:\w+ )?(?:charges|fees|bills|costs|invoices|fines|paperwork|emails|letters|demands|questions|rules|red tape)"
+_NOT_HARM = rf"(?!\s+(?:a|an|up|out|off|to it|at|back a|with your|in the back|with {_MONEY_AND_PAPER})\b)"
 _LEGAL_THREAT = r"(?:court|legal|a lawsuit|lawyers?|solicitors?|eviction|evicting|the police|action)"
 _WEAPON = r"(?:a |an |his |her |their |the )?(?:gun|guns|knife|knives|weapon|weapons|firearm|firearms|pistol|rifle|shotgun|machete|axe)"
 

@@ -3,8 +3,8 @@
 The intent classifier picks one intent from a closed set, so every message lands on some intent.
 These binary classifiers ask the questions a single label cannot answer: is the message about a
 dispute at all, does it ask for a recommendation (also while it describes a situation), and is it a
-question in our field that the firm's guide does not cover, is someone in danger, which situation
-facts does it state. Each is a binary logistic regression over word and character n-grams, trained
+question in our field that the firm's guide does not cover, is someone in danger (the situation
+facts it states are read by bot/understanding/fact_model.py, trained on data of its own). Each is a binary logistic regression over word and character n-grams, trained
 on the same examples as the intent classifier (`IntentModel`, a calibrated linear SVM over the same
 n-grams) but framed as its own yes/no question, so the two disagree where the data is thin, and the
 arbiter (bot/understanding/arbiter.py) only lets a grounded answer through when both agree.
@@ -14,16 +14,16 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from typing import Dict, FrozenSet, Iterable, List, Mapping, Optional, Sequence, Tuple
+from typing import Any, Callable, Dict, FrozenSet, Iterable, List, Mapping, Optional, Sequence, Tuple
 
 import numpy as np
+from scipy.sparse import vstack
 from sklearn.calibration import CalibratedClassifierCV
 from sklearn.feature_extraction.text import TfidfVectorizer
 from sklearn.linear_model import LogisticRegression
 from sklearn.pipeline import FeatureUnion, Pipeline
 from sklearn.svm import LinearSVC
 
-from bot.understanding.facts import INTENT_FACTS
 from bot.understanding.intents import (
     KNOWLEDGE_TOPICS,
     NON_ENGLISH,
@@ -38,10 +38,15 @@ IN_DOMAIN = "in_domain"
 ASKS_RECOMMENDATION = "asks_recommendation"
 NOT_COVERED_QUESTION = "not_covered"
 DANGER = "danger"
-# Tasks scored on each sentence as well as on the whole message, keeping the highest: a danger
-# signal in the middle of a long story about the house counts as much as on its own.
+# Tasks scored on each sentence (or clause) as well as on the whole message, keeping the highest:
+# a danger signal in the middle of a long story about the house counts as much as on its own, and
+# so does "how should we handle it" after two lines about the neighbour.
 SENTENCE_TASKS = frozenset({DANGER})
+CLAUSE_TASKS = frozenset({ASKS_RECOMMENDATION})
 _SENTENCE_BREAK = re.compile(r"(?<=[.!?;])\s+|\n+|,\s+(?:and|but|so)\s+")
+_JOINING_WORDS = r"(?:and|but|so|because|though|although|plus|also)"
+_CLAUSE_BREAK = re.compile(rf"(?<=[.!?;])\s+|\n+|\s*[,;:]\s+|\s+{_JOINING_WORDS}\s+")
+_LEADING_JOIN = re.compile(rf"^{_JOINING_WORDS}\s+")
 
 
 @dataclass(frozen=True)
@@ -69,28 +74,11 @@ def fact_task_name(fact: str, value: bool) -> str:
     return f"fact:{fact}={str(value).lower()}"
 
 
-def _fact_tasks() -> Tuple[Task, ...]:
-    """One task per fact value that some intent states, learned from that intent's examples.
-
-    Recommendation requests are left out: they often describe a situation too, so they are neither
-    positive nor negative examples; at run time these tasks find the situation inside them.
-    """
-    by_value: Dict[Tuple[str, bool], set] = {}
-    for intent, (fact, value) in INTENT_FACTS.items():
-        if fact != "safety":
-            by_value.setdefault((fact, value), set()).add(intent)
-    return tuple(
-        Task(fact_task_name(fact, value), positive=frozenset(intents), ignored=frozenset({RECOMMEND, NON_ENGLISH}))
-        for (fact, value), intents in sorted(by_value.items())
-    )
-
-
 TASKS: Tuple[Task, ...] = (
     Task(IN_DOMAIN, positive=frozenset(), negative=frozenset({OUT_OF_SCOPE}), ignored=frozenset({NON_ENGLISH})),
     Task(ASKS_RECOMMENDATION, positive=frozenset({RECOMMEND}), ignored=frozenset({NON_ENGLISH})),
     Task(NOT_COVERED_QUESTION, positive=frozenset({NOT_COVERED}), negative=KNOWLEDGE_TOPICS | SITUATION_TOPICS),
     Task(DANGER, positive=frozenset({SAFETY}), ignored=frozenset({NON_ENGLISH})),
-    *_fact_tasks(),
 )
 
 
@@ -116,16 +104,27 @@ class ScopeModel:
     task's logistic regression (unweighted, so its probabilities stay calibrated) reads them.
     """
 
-    def __init__(self, features: FeatureUnion, classifiers: Mapping[str, LogisticRegression]) -> None:
+    # The fact extractor (bot/understanding/fact_model.py FactModel), whose scores join these.
+    facts: Any = None
+
+    def __init__(self, features: FeatureUnion, classifiers: Mapping[str, LogisticRegression], facts: Any = None) -> None:
         self._features = features
         self._classifiers = dict(classifiers)
+        self.facts = facts
 
     @classmethod
-    def train(cls, examples: Iterable[Tuple[str, str]], tasks: Sequence[Task] = TASKS, seed: int = 42) -> "ScopeModel":
-        """Fit every task on (text, intent) examples; a task without both classes is left out."""
+    def train(
+        cls,
+        examples: Iterable[Tuple[str, str]],
+        tasks: Sequence[Task] = TASKS,
+        seed: int = 42,
+        extra: Optional[Mapping[str, Sequence[Tuple[str, int]]]] = None,
+    ) -> "ScopeModel":
+        """Fit every task on (text, intent) examples, plus `extra` (text, 0/1) rows per task; a task without both classes is left out."""
         pairs = [(normalise(text), intent) for text, intent in examples if text and intent]
         intents = {intent for _, intent in pairs}
-        features = _features().fit([text for text, _ in pairs])
+        extra_texts = [normalise(text) for rows in (extra or {}).values() for text, _ in rows]
+        features = _features().fit([text for text, _ in pairs] + extra_texts)
         matrix = features.transform([text for text, _ in pairs])
         classifiers: Dict[str, LogisticRegression] = {}
         for task in tasks:
@@ -134,10 +133,15 @@ class ScopeModel:
             labelled = [(row, resolved.label(intent)) for row, (_, intent) in enumerate(pairs)]
             rows = [row for row, label in labelled if label is not None]
             labels = [label for _, label in labelled if label is not None]
+            task_matrix = matrix[rows]
+            added = (extra or {}).get(task.name) or []
+            if added:
+                task_matrix = vstack([task_matrix, features.transform([normalise(text) for text, _ in added])])
+                labels += [int(label) for _, label in added]
             if len(set(labels)) < 2:
                 continue
             classifier = LogisticRegression(C=8.0, max_iter=2000, random_state=seed)
-            classifiers[task.name] = classifier.fit(matrix[rows], labels)
+            classifiers[task.name] = classifier.fit(task_matrix, labels)
         return cls(features, classifiers)
 
     @property
@@ -146,21 +150,54 @@ class ScopeModel:
         return list(self._classifiers)
 
     def scores(self, texts: Sequence[str]) -> List[Dict[str, float]]:
-        """Each task's probability for each text (for sentence tasks, the highest of the text and its sentences)."""
+        """Each task's probability for each text (for sentence tasks, the highest of the text and its sentences).
+
+        With a fact extractor, its fact values ("fact:pressure=true") are added.
+        """
+        results = self._task_scores(texts)
+        if self.facts is not None:
+            for result, fact_scores in zip(results, self.facts.scores(texts)):
+                result.update(fact_scores)
+        return results
+
+    def _task_scores(self, texts: Sequence[str]) -> List[Dict[str, float]]:
+        """Each task's probability for each text."""
         if not self._classifiers:
             return [{} for _ in texts]
         normalised = [normalise(text) for text in texts]
         matrix = self._features.transform(normalised)
         columns = {name: classifier.predict_proba(matrix)[:, 1] for name, classifier in self._classifiers.items()}
         results = [{name: round(float(values[index]), 4) for name, values in columns.items()} for index in range(len(texts))]
-        sentence_tasks = SENTENCE_TASKS & set(self._classifiers)
-        pieces = [(index, piece) for index, text in enumerate(normalised) for piece in sentences(text)] if sentence_tasks else []
-        if pieces:
-            piece_matrix = self._features.transform([piece for _, piece in pieces])
-            for name in sentence_tasks:
-                for (index, _), probability in zip(pieces, self._classifiers[name].predict_proba(piece_matrix)[:, 1]):
-                    results[index][name] = max(results[index][name], round(float(probability), 4))
+        for tasks, split in ((SENTENCE_TASKS, sentences), (CLAUSE_TASKS, clauses)):
+            self._add_piece_scores(normalised, tasks & set(self._classifiers), split, results)
         return results
+
+    def _add_piece_scores(self, texts: Sequence[str], tasks: FrozenSet[str], split: Callable[[str], List[str]], results: List[Dict[str, float]]) -> None:
+        """Raise each of `tasks`' scores to the highest over the pieces `split` cuts each text into."""
+        pieces = [(index, piece) for index, text in enumerate(texts) for piece in split(text)] if tasks else []
+        if not pieces:
+            return
+        piece_matrix = self._features.transform([piece for _, piece in pieces])
+        for name in tasks:
+            for (index, _), probability in zip(pieces, self._classifiers[name].predict_proba(piece_matrix)[:, 1]):
+                results[index][name] = max(results[index][name], round(float(probability), 4))
+
+
+def clauses(text: str) -> List[str]:
+    """The clauses of a message of more than one; a piece under three words joins the next ("my ex and i talk fine")."""
+    pieces = [_LEADING_JOIN.sub("", piece.strip(" ,.!?")) for piece in _CLAUSE_BREAK.split(normalise(text))]
+    merged: List[str] = []
+    pending = ""
+    for piece in filter(None, pieces):
+        piece = f"{pending} {piece}".strip()
+        if len(piece.split()) < 3:
+            pending = piece
+            continue
+        merged.append(piece)
+        pending = ""
+    if pending and merged:
+        merged[-1] = f"{merged[-1]} {pending}"
+    return merged if len(merged) > 1 else []
 
 
 def sentences(text: str) -> List[str]:

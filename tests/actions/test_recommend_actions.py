@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any, Dict, List, Optional
+from typing import Any, Callable, Dict, List, Optional
 
 import pytest
 from rasa_sdk import Tracker
@@ -24,9 +24,37 @@ DOMAIN: Dict[str, Any] = {
 }
 
 
-def user_event(intent: str, text: str) -> Dict[str, Any]:
-    """A user event as Rasa stores it in the tracker."""
-    return {"event": "user", "text": text, "parse_data": {"intent": {"name": intent, "confidence": 0.9}, "text": text}}
+def user_event(intent: str, text: str, scope: Optional[Dict[str, float]] = None) -> Dict[str, Any]:
+    """A user event as Rasa stores it in the tracker (`scope`: the second opinions of the trained model)."""
+    parse_data: Dict[str, Any] = {"intent": {"name": intent, "confidence": 0.9}, "text": text}
+    if scope is not None:
+        parse_data["scope"] = scope
+    return {"event": "user", "text": text, "parse_data": parse_data}
+
+
+WHOLE_MESSAGE = "My business partner and I stopped talking months ago and he wants me to sign by Friday. What should I do?"
+FORM_ANSWERS = [
+    (({"requested_slot": "safety"}, "deny", "no"), {"safety": False}, "other_side_willing"),
+    (({"requested_slot": "safety"}, "affirm", "yes"), {"safety": True}, None),
+    (({"requested_slot": "safety", "communication": False}, "deny", "nope"), {"safety": False}, "other_side_willing"),
+    (({"safety": False, "requested_slot": "other_side_willing"}, "unsure", "not sure"), {"other_side_willing": UNSURE}, "wants_decision"),
+    (({"safety": False, "other_side_willing": True, "requested_slot": "wants_decision"}, "deny", "no, and honestly we stopped talking"),
+     {"wants_decision": False, "communication": False}, None),
+    (({"safety": False, "other_side_willing": True, "wants_decision": False, "requested_slot": "communication"}, "can_still_talk",
+      "we get along fine"), {"communication": True}, "pressure"),
+]
+
+
+@pytest.fixture(scope="module")
+def scope_of() -> Callable[[str], Dict[str, float]]:
+    """The trained model's second opinions (with the fact extractor's scores) for this module's messages."""
+    from bot.config import PROJECT_ROOT
+    from bot.understanding.evaluation import model_parser
+
+    texts = [WHOLE_MESSAGE] + [text for (_, _, text), _, _ in FORM_ANSWERS]
+    parsed = model_parser(PROJECT_ROOT / "models" / "commonground.tar.gz")(texts)
+    scopes = {text: result["scope"] for text, result in zip(texts, parsed)}
+    return scopes.__getitem__
 
 
 def tracker_with(
@@ -45,10 +73,10 @@ def slot_values(events: List[Dict[str, Any]]) -> Dict[str, Any]:
     return {e["name"]: e["value"] for e in events if e.get("event") == "slot"}
 
 
-async def test_gather_takes_facts_from_the_whole_message() -> None:
+async def test_gather_takes_facts_from_the_whole_message(scope_of: Callable[[str], Dict[str, float]]) -> None:
     """The customer's example yields both facts before any question is asked."""
-    text = "My business partner and I stopped talking months ago and he wants me to sign by Friday. What should I do?"
-    events = await ActionGatherFacts().run(CollectingDispatcher(), tracker_with([user_event("recommend_process", text)]), DOMAIN)
+    tracker = tracker_with([user_event("recommend_process", WHOLE_MESSAGE, scope_of(WHOLE_MESSAGE))])
+    events = await ActionGatherFacts().run(CollectingDispatcher(), tracker, DOMAIN)
     values = slot_values(events)
     assert values["communication"] is False and values["pressure"] is True
     assert values["safety"] is None and values["requested_slot"] is None
@@ -82,22 +110,14 @@ async def test_gather_starts_afresh_after_a_recommendation_unless_facts_changed(
 
 @pytest.mark.parametrize(
     "slots, intent, text, expected_slots, expected_next",
-    [
-        ({"requested_slot": "safety"}, "deny", "no", {"safety": False}, "other_side_willing"),
-        ({"requested_slot": "safety"}, "affirm", "yes", {"safety": True}, None),
-        ({"requested_slot": "safety", "communication": False}, "deny", "nope", {"safety": False}, "other_side_willing"),
-        ({"safety": False, "requested_slot": "other_side_willing"}, "unsure", "not sure", {"other_side_willing": UNSURE}, "wants_decision"),
-        ({"safety": False, "other_side_willing": True, "requested_slot": "wants_decision"}, "deny",
-         "no, and honestly we stopped talking", {"wants_decision": False, "communication": False}, None),
-        ({"safety": False, "other_side_willing": True, "wants_decision": False, "requested_slot": "communication"},
-         "can_still_talk", "we get along fine", {"communication": True}, "pressure"),
-    ],
+    [(slots, intent, text, expected_slots, expected_next) for (slots, intent, text), expected_slots, expected_next in FORM_ANSWERS],
 )
 async def test_form_reads_answers_and_asks_only_what_is_needed(
-    slots: Dict[str, Any], intent: str, text: str, expected_slots: Dict[str, Any], expected_next: Optional[str]
+    slots: Dict[str, Any], intent: str, text: str, expected_slots: Dict[str, Any], expected_next: Optional[str],
+    scope_of: Callable[[str], Dict[str, float]],
 ) -> None:
     """Answers fill the asked fact, volunteered facts fill theirs, and the next question follows policy."""
-    tracker = tracker_with([user_event(intent, text)], slots)
+    tracker = tracker_with([user_event(intent, text, scope_of(text))], slots)
     events = await ValidateRecommendationForm().run(CollectingDispatcher(), tracker, DOMAIN)
     values = slot_values(events)
     assert {k: v for k, v in values.items() if k != "requested_slot"} == expected_slots

@@ -10,6 +10,7 @@ import pytest
 
 from bot.config import PROJECT_ROOT
 from bot.understanding.evaluation import EvaluationSets, nlu_examples, read_sets
+from bot.understanding.fact_model import read_fact_cases
 
 HERE = Path(__file__).parent
 
@@ -28,6 +29,11 @@ def training_intents() -> Dict[str, Set[str]]:
     return intents
 
 
+def fact_training_messages() -> Set[str]:
+    """Every fact-labelled training message of data/facts/ (normalised)."""
+    return {normalised(text) for text, _ in read_fact_cases(PROJECT_ROOT / "data" / "facts")}
+
+
 def messages(sets: EvaluationSets) -> Iterator[str]:
     """Every message of a family of evaluation sets (the language set measures a detector we don't train)."""
     yield from (text for text, _ in sets.topics)
@@ -39,8 +45,8 @@ def messages(sets: EvaluationSets) -> Iterator[str]:
 
 @pytest.mark.parametrize("folder, prefix", [(HERE, ""), (HERE / "dev", "dev_")], ids=["report", "tuning"])
 def test_no_evaluation_message_is_trained_on(folder: Path, prefix: str) -> None:
-    """A message of the report or tuning sets never appears in data/nlu/ (case and spacing aside)."""
-    trained = training_intents()
+    """A message of the report or tuning sets never appears in data/nlu/ or data/facts/ (case and spacing aside)."""
+    trained = set(training_intents()) | fact_training_messages()
     overlap = sorted({text for text in messages(read_sets(folder, prefix)) if normalised(text) in trained})
     assert not overlap, overlap
 

@@ -37,6 +37,13 @@ def scores(**changes: float) -> Dict[str, float]:
         ("what_is_mediation", 0.9, OFF, False, False, False, "out_of_scope", "off-domain"),
         ("safety", 0.95, OFF, False, False, False, "out_of_scope", "off-domain"),
         ("recommend_process", 0.9, OFF, False, False, False, "out_of_scope", "off-domain"),
+        # ... unless both classifiers say it asks which process to use ("how should I proceed?")
+        ("recommend_process", 0.8, {**OFF, "in_domain": 0.45, "asks_recommendation": 0.9}, False, False, False,
+         "recommend_process", "classifiers agree"),
+        ("recommend_process", 0.8, {**OFF, "in_domain": 0.45, "asks_recommendation": 0.3}, False, False, False,
+         "out_of_scope", "off-domain"),
+        ("recommend_process", 0.8, {**OFF, "in_domain": 0.2, "asks_recommendation": 0.9}, False, False, False,
+         "out_of_scope", "off-domain"),
         ("nlu_fallback", 0.3, OFF, False, False, False, "out_of_scope", "off-domain"),
         ("out_of_scope", 0.9, IN, False, False, False, "out_of_scope", "classifier"),
         # safety from the classifier alone, without a danger signal in the wording
@@ -69,6 +76,14 @@ def test_arbitrate(
 def test_missing_scores_change_nothing() -> None:
     """A model trained without the scope classifiers leaves the classifier's intent as it is."""
     assert arbitrate("what_is_mediation", 0.8, {}, danger=False, non_english=False).intent == "what_is_mediation"
+
+
+@pytest.mark.parametrize("danger, expected", [(0.6, "safety"), (0.3, "nlu_fallback")])
+def test_unsure_safety_counts_when_the_danger_classifier_leans_to_danger(danger: float, expected: str) -> None:
+    """The classifier's unsure `safety` becomes safety when the learned danger classifier leans the same way, else a fallback."""
+    thresholds = Thresholds(danger=0.85, unsure_safety_danger=0.5)
+    verdict = arbitrate("safety", 0.6, scores(danger=danger), danger=False, non_english=False, thresholds=thresholds)
+    assert verdict.intent == expected
 
 
 def test_thresholds_are_configurable() -> None:

@@ -1,4 +1,4 @@
-"""Facts evident from what the user says: intents, wording inside longer messages, answers."""
+"""Facts evident from what the user says: learned scores, danger wording, button intents, answers."""
 
 from __future__ import annotations
 
@@ -6,31 +6,8 @@ from typing import Dict, Optional
 
 import pytest
 
-from bot.understanding.facts import asks_what_to_do, facts_in_message, facts_in_text, merge_facts
+from bot.understanding.facts import asks_what_to_do, facts_in_message, merge_facts
 from bot.recommend import UNSURE
-
-
-@pytest.mark.parametrize(
-    "text, expected",
-    [
-        ("My business partner and I stopped talking months ago and he wants me to sign by Friday. What should I do?",
-         {"communication": False, "pressure": True}),
-        ("we still get along but can't agree on the price", {"communication": True, "impasse": True}),
-        ("my landlord refuses to negotiate", {"other_side_willing": False}),
-        ("she is open to mediation", {"other_side_willing": True}),
-        ("I want someone neutral to decide", {"wants_decision": True}),
-        ("I don't want to see him ever again", {"face_to_face": False}),
-        ("I'm happy to meet them", {"face_to_face": True}),
-        ("he hit me, what should I do", {"safety": True}),
-        ("my ex won't answer my messages and keeps pushing me to sign", {"communication": False, "pressure": True}),
-        ("we're going round in circles", {"impasse": True}),
-        ("which process should I use?", {}),
-        ("", {}),
-    ],
-)
-def test_facts_in_text(text: str, expected: Dict[str, bool]) -> None:
-    """Facts stated inside a longer message are picked up from its wording."""
-    assert facts_in_text(text) == expected
 
 
 @pytest.mark.parametrize(
@@ -51,7 +28,7 @@ def test_facts_in_text(text: str, expected: Dict[str, bool]) -> None:
     ],
 )
 def test_facts_in_message(intent: str, text: str, requested: Optional[str], expected: Dict[str, object]) -> None:
-    """Intents state facts; yes, no and unsure answer the fact that was asked."""
+    """A message without learned scores (a button) states its intent's fact; yes, no and unsure answer the fact asked."""
     assert facts_in_message(intent, text, requested) == expected
 
 
@@ -83,7 +60,7 @@ def test_asks_what_to_do(text: str, asks: bool) -> None:
     "scores, expected",
     [
         ({"fact:communication=false": 0.93, "in_domain": 0.99}, {"communication": False}),
-        ({"fact:communication=false": 0.6}, {}),
+        ({"fact:communication=false": 0.5}, {}),
         ({"fact:communication=false": 0.9, "fact:communication=true": 0.85}, {}),
         ({"fact:pressure=true": 0.9, "fact:impasse=true": 0.95}, {"pressure": True, "impasse": True}),
     ],
@@ -93,7 +70,17 @@ def test_learned_facts_count_only_when_sure(scores: Dict[str, float], expected: 
     assert facts_in_message("recommend_process", "which process do you recommend", scores=scores) == expected
 
 
-def test_wording_cues_win_over_learned_facts() -> None:
-    """A fact the wording states is not overridden by a classifier's guess."""
-    found = facts_in_message("recommend_process", "we still get along, what should i do", scores={"fact:communication=false": 0.95})
-    assert found["communication"] is True
+@pytest.mark.parametrize(
+    "intent, text, scores, expected",
+    [
+        ("communication_breakdown", "he ignores me", {"fact:communication=false": 0.3}, {}),
+        ("describe_dispute", "he ignores me", {"fact:communication=false": 0.9}, {"communication": False}),
+        ("describe_dispute", "he hit me last night", {"fact:safety=false": 0.2}, {"safety": True}),
+        ("safety", "i'm frightened at home", {}, {"safety": True}),
+    ],
+)
+def test_typed_messages_state_what_was_learned_and_danger(
+    intent: str, text: str, scores: Dict[str, float], expected: Dict[str, bool]
+) -> None:
+    """A typed message states what the extractor is sure of, not its intent's fact; danger counts from the wording or the intent."""
+    assert facts_in_message(intent, text, scores=scores) == expected

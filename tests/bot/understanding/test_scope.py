@@ -6,7 +6,7 @@ from typing import List, Tuple
 
 import pytest
 
-from bot.understanding.scope import ASKS_RECOMMENDATION, IN_DOMAIN, NOT_COVERED_QUESTION, ScopeModel, Task, fact_task_name
+from bot.understanding.scope import ASKS_RECOMMENDATION, IN_DOMAIN, NOT_COVERED_QUESTION, ScopeModel, Task
 
 EXAMPLES: List[Tuple[str, str]] = [
     *[(f"what is mediation {suffix}", "what_is_mediation") for suffix in ("exactly", "about", "like", "in a dispute", "for us")],
@@ -36,8 +36,6 @@ def model() -> ScopeModel:
         ("what is mediation exactly", ASKS_RECOMMENDATION, False),
         ("how much does mediation cost a month", NOT_COVERED_QUESTION, True),
         ("does the mediator decide", NOT_COVERED_QUESTION, False),
-        ("we stopped talking last year", fact_task_name("communication", False), True),
-        ("what is mediation", fact_task_name("communication", False), False),
     ],
 )
 def test_each_task_separates_its_examples(model: ScopeModel, text: str, task: str, high: bool) -> None:
@@ -72,3 +70,16 @@ def test_task_labels() -> None:
     """Positive, negative and ignored intents of a task."""
     task = Task("t", positive=frozenset({"a"}), negative=frozenset({"b"}), ignored=frozenset({"c"}))
     assert [task.label(intent) for intent in ("a", "b", "c", "d")] == [1, 0, None, None]
+
+
+def test_extra_rows_teach_one_task_only() -> None:
+    """Labelled rows given for one task teach it what the intent examples don't; the other tasks get no labels from them."""
+    from bot.understanding.scope import DANGER
+
+    danger = [(f"he {verb} me {when}", 1) for verb in ("hit", "punched", "kicked", "slapped", "choked")
+              for when in ("last night", "again", "in the kitchen", "yesterday", "when i left", "today")]
+    base = ScopeModel.train(EXAMPLES)
+    taught = ScopeModel.train(EXAMPLES, extra={DANGER: danger + [("he never hit anyone, he is just loud", 0)]})
+    [before], [after] = base.scores(["he hit me at the weekend"]), taught.scores(["he hit me at the weekend"])
+    assert DANGER not in before and after[DANGER] > 0.5
+    assert set(after) == set(before) | {DANGER}

@@ -1,0 +1,102 @@
+"""The learned fact extractor: which situation facts a message states, clause by clause.
+
+One three-way logistic regression per fact (not stated / true / false) over the same word and
+character n-grams as the other classifiers, trained on the fact-labelled messages of data/facts/
+and on the examples of the intents that state a fact on their own (bot/understanding/facts.py
+INTENT_FACTS; every other intent's examples state none). A message is scored whole and clause by
+clause ("he won't listen, and now he's pushing me to sign" states two facts, one per clause), and
+each value keeps its highest probability; bot/understanding/facts.py takes a value only when it is
+sure and no clause claims the opposite.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Dict, Iterable, List, Mapping, Optional, Sequence, Tuple
+
+import numpy as np
+import yaml
+from sklearn.linear_model import LogisticRegression
+
+from bot.recommend import FACTS
+from bot.understanding.facts import INTENT_FACTS
+from bot.understanding.intents import NON_ENGLISH, RECOMMEND
+from bot.understanding.scope import _features, clauses, fact_task_name, normalise
+
+NOT_STATED, TRUE, FALSE = 0, 1, 2
+# Recommendation requests often describe a situation too, and other-language messages are read by
+# nobody's cues: neither counts as an example of "no fact stated".
+_UNLABELLED_INTENTS = frozenset({RECOMMEND, NON_ENGLISH})
+FactCase = Tuple[str, Mapping[str, bool]]
+
+
+def read_fact_cases(folder: Path) -> List[FactCase]:
+    """The fact-labelled messages of every YAML file in `folder` (`cases:` of `text` and `facts`)."""
+    cases: List[FactCase] = []
+    for path in sorted(Path(folder).glob("*.yml")):
+        for case in (yaml.safe_load(path.read_text(encoding="utf-8")) or {}).get("cases") or []:
+            facts = {fact: bool(value) for fact, value in (case.get("facts") or {}).items()}
+            unknown = set(facts) - set(FACTS)
+            if unknown:
+                raise ValueError(f"{path}: unknown facts {sorted(unknown)} in {case['text']!r}")
+            cases.append((str(case["text"]), facts))
+    return cases
+
+
+def training_cases(intent_examples: Iterable[Tuple[str, str]], fact_cases: Sequence[FactCase]) -> List[FactCase]:
+    """The fact-labelled messages plus every intent example, labelled by the fact its intent states."""
+    cases = list(fact_cases)
+    for text, intent in intent_examples:
+        if not text or not intent or intent in _UNLABELLED_INTENTS:
+            continue
+        cases.append((text, dict([INTENT_FACTS[intent]]) if intent in INTENT_FACTS else {}))
+    return cases
+
+
+class FactModel:
+    """One three-way classifier per fact over a shared n-gram vocabulary."""
+
+    def __init__(self, features, classifiers: Mapping[str, LogisticRegression]) -> None:
+        self._features = features
+        self._classifiers = dict(classifiers)
+
+    @classmethod
+    def train(cls, cases: Sequence[FactCase], seed: int = 42) -> "FactModel":
+        """Fit every fact that has examples of being stated."""
+        texts = [normalise(text) for text, _ in cases]
+        features = _features().fit(texts)
+        matrix = features.transform(texts)
+        classifiers: Dict[str, LogisticRegression] = {}
+        for fact in FACTS:
+            labels = np.array([NOT_STATED if fact not in facts else (TRUE if facts[fact] else FALSE) for _, facts in cases])
+            if len(set(labels.tolist())) < 2:
+                continue
+            classifiers[fact] = LogisticRegression(C=8.0, max_iter=3000, random_state=seed).fit(matrix, labels)
+        return cls(features, classifiers)
+
+    @property
+    def facts(self) -> List[str]:
+        """The facts this model reads."""
+        return list(self._classifiers)
+
+    def scores(self, texts: Sequence[str]) -> List[Dict[str, float]]:
+        """For each text, the probability of every fact value ("fact:pressure=true"), the highest over its clauses."""
+        pieces = [(index, piece) for index, text in enumerate(texts) for piece in [normalise(text), *clauses(text)]]
+        results: List[Dict[str, float]] = [{} for _ in texts]
+        if not pieces or not self._classifiers:
+            return results
+        matrix = self._features.transform([piece for _, piece in pieces])
+        for fact, classifier in self._classifiers.items():
+            probabilities = classifier.predict_proba(matrix)
+            columns = {value: list(classifier.classes_).index(label) for value, label in ((True, TRUE), (False, FALSE))
+                       if label in classifier.classes_}
+            for (index, _), row in zip(pieces, probabilities):
+                for value, column in columns.items():
+                    name = fact_task_name(fact, value)
+                    results[index][name] = max(results[index].get(name, 0.0), round(float(row[column]), 4))
+        return results
+
+
+def fact_data_files(folder: Optional[Path]) -> List[Path]:
+    """The files whose content the trained fact model depends on."""
+    return sorted(Path(folder).glob("*.yml")) if folder else []

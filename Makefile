@@ -22,7 +22,7 @@ export SQLALCHEMY_SILENCE_UBER_WARNING ?= 1
 export PYTHONDONTWRITEBYTECODE ?= 1
 
 .PHONY: help run shell test unit validate stories eval cv bench kb install web test-tools clean \
-	telegram-webhook erase retention scaleout staff-user soak reviewed
+	telegram-webhook erase retention scaleout chaos staff-user soak reviewed
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-17s %s\n", $$1, $$2}'
@@ -76,6 +76,10 @@ telegram-webhook: $(INSTALLED) ## Register the Telegram webhook (TELEGRAM_TOKEN,
 scaleout: $(MODEL) ## Run 2 Rasa + 2 action servers behind nginx on PostgreSQL and Redis (Ctrl-C stops)
 	@scripts/install-nginx.sh
 	$(PY) -m scripts.scaleout --rasa 2 --actions 2
+
+chaos: $(MODEL) ## Faults under load (own PostgreSQL + Redis, 2+2 servers behind nginx): SIGKILL a replica, restart Redis and PostgreSQL, then check nothing was lost or doubled (CI runs it)
+	@scripts/install-nginx.sh
+	$(PY) -m scripts.chaos $(CHAOS_ARGS)
 
 erase: $(INSTALLED) ## Delete everything stored for one conversation: make erase ID=<conversation id>
 	@test -n "$(ID)" || { echo "usage: make erase ID=<conversation id>" >&2; exit 2; }

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import logging
-from typing import Any, Dict, List, Text
+from typing import Any, Dict, List, Optional, Text
 
 from rasa_sdk import Action, FormValidationAction, Tracker
 from rasa_sdk.events import SlotSet
@@ -103,6 +103,7 @@ class ActionSubmitConsultation(Action):
             other_party=tracker.get_slot("other_party") or "",
             recommendation=tracker.get_slot("last_recommendation"),
             consented_at=utc_now(),
+            message_id=latest_message_id(tracker),
         )
         try:
             request_id = self.store.save(request, enabled_channels(settings))
@@ -119,3 +120,11 @@ class ActionSubmitConsultation(Action):
             json_message={"kind": "handoff", "status": "stored", "request_id": request_id, "follow_ups": []},
         )
         return cleared
+
+
+def latest_message_id(tracker: Tracker) -> Optional[str]:
+    """The Rasa message id of the latest user message (the client's `message_id` when it sent one)."""
+    for event in reversed(tracker.events):
+        if event.get("event") == "user":
+            return event.get("message_id")
+    return None

@@ -41,7 +41,7 @@ from sqlalchemy.engine import URL, Engine, make_url
 from sqlalchemy.orm import Session, sessionmaker
 from sqlalchemy.pool import QueuePool
 
-from bot import deadlines, rasa_fixes
+from bot import deadlines, exactly_once, rasa_fixes
 from bot.config import get_settings
 from bot.lock_store import AtomicRedisLockStore
 
@@ -111,6 +111,7 @@ class ConfiguredSQLTrackerStore(SQLTrackerStore):
     ) -> None:
         rasa_fixes.install()  # the Rasa server builds its stores once per process, at start
         deadlines.install()
+        exactly_once.install()
         url = make_url(get_settings().tracker_store_url)
         if url.get_backend_name() == "sqlite" and url.database:
             Path(url.database).parent.mkdir(parents=True, exist_ok=True)
@@ -265,6 +266,7 @@ class ConfiguredLockStore:
     def __new__(cls, endpoint_config: Optional[EndpointConfig] = None) -> Union[RedisLockStore, InMemoryLockStore]:  # type: ignore[misc]
         rasa_fixes.install()  # the Rasa server builds its stores once per process, at start
         deadlines.install()
+        exactly_once.install()
         settings = get_settings()
         if not settings.lock_store_url:
             if settings.sanic_workers > 1:

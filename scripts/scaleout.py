@@ -229,6 +229,12 @@ class Service:
         """Whether the process has ended."""
         return self.process is not None and self.process.poll() is not None
 
+    def kill(self) -> None:
+        """SIGKILL the process and its children, as a crash or the kernel's OOM killer would; wait for it."""
+        if self.process is not None and self.process.poll() is None:
+            os.killpg(self.process.pid, signal.SIGKILL)
+            self.process.wait(timeout=STOP_TIMEOUT_S)
+
     def interrupt(self) -> None:
         """Ask it to stop the way Ctrl-C does."""
         if self.process is not None and self.process.poll() is None:
@@ -287,6 +293,10 @@ class ScaleOut:
     def action_addresses(self) -> List[str]:
         """The action servers as nginx names them in `$upstream_addr`."""
         return [f"{HOST}:{port}" for port in self.action_ports]
+
+    def rasa_service(self, address: str) -> Service:
+        """The Rasa replica nginx calls `address` (host:port)."""
+        return next(s for s in self.services if s.name == f"Rasa server {address.rpartition(':')[2]}")
 
     def upstream_counts(self, log_name: str = "rasa.access.log") -> Dict[str, int]:
         """Requests per upstream address, from one of nginx's access logs."""
@@ -401,8 +411,12 @@ def scale_out(
     work: Optional[Path] = None,
     venv: Path = PROJECT_ROOT / ".venv",
     start_timeout_s: float = START_TIMEOUT_S,
+    extra_env: Optional[Mapping[str, str]] = None,
 ) -> Iterator[ScaleOut]:
-    """Start the scale-out, wait until every part answers, yield it; stop and clean up on exit."""
+    """Start the scale-out, wait until every part answers, yield it; stop and clean up on exit.
+
+    `extra_env` is added to every server's environment (e.g. TICKET_LOCK_LIFETIME).
+    """
     nginx = nginx_binary()
     if nginx is None:
         raise RuntimeError("nginx is not installed: run scripts/install-nginx.sh")
@@ -420,7 +434,7 @@ def scale_out(
         rasa_ports = [free_port() for _ in range(rasa_replicas)]
         action_ports = [free_port() for _ in range(action_servers)]
         balancer_port, action_balancer_port = free_port(), free_port()
-        env = _server_env(database_url, redis_url, f"http://{HOST}:{action_balancer_port}/webhook")
+        env = {**_server_env(database_url, redis_url, f"http://{HOST}:{action_balancer_port}/webhook"), **(extra_env or {})}
         subprocess.run(
             [str(venv / "bin" / "python"), "-m", "bot.knowledge.load"],
             cwd=PROJECT_ROOT, env=env, check=True, stdout=subprocess.DEVNULL, timeout=120,

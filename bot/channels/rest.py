@@ -14,6 +14,7 @@ from sanic.response import HTTPResponse
 from bot.channels.inbound import SenderRateLimiter, handle_text, prepare_text
 from bot.channels.limits import SizeLimitedBlueprint
 from bot.channels.replies import whole_reply
+from bot.exactly_once import message_id_problem
 
 logger = logging.getLogger(__name__)
 
@@ -35,7 +36,11 @@ def _bad_request(reason: str) -> HTTPResponse:
 
 
 class CommonGroundRestInput(InputChannel):
-    """POST /webhooks/rest/webhook with {"sender": str, "message": str, "metadata"?: object}."""
+    """POST /webhooks/rest/webhook with {"sender": str, "message": str, "message_id"?: str, "metadata"?: object}.
+
+    A request sent again with the same `message_id` (after a lost response) is answered from what was
+    stored for it, not processed twice (bot/exactly_once.py).
+    """
 
     def __init__(self) -> None:
         self.rate_limiter = SenderRateLimiter()
@@ -73,7 +78,8 @@ class CommonGroundRestInput(InputChannel):
                 collector.messages = replies  # replies sent before a time-out are answered too
                 before = len(replies)
                 await on_new_message(
-                    UserMessage(text, collector, sender_id, input_channel=self.name(), metadata=body.get("metadata"))
+                    UserMessage(text, collector, sender_id, input_channel=self.name(), metadata=body.get("metadata"),
+                                message_id=body.get("message_id"))
                 )
                 return len(replies) - before
 
@@ -98,6 +104,6 @@ def validate_request(body: Any) -> Optional[str]:
         return "'message' is empty"
     if metadata is not None and not isinstance(metadata, dict):
         return "'metadata' must be an object"
-    return None
+    return message_id_problem(body.get("message_id"))
 
 

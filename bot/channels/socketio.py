@@ -15,6 +15,7 @@ from socketio import AsyncServer
 from bot.channels.inbound import SenderRateLimiter, handle_text, prepare_text
 from bot.channels.limits import SizeLimitedSocketBlueprint
 from bot.channels.replies import whole_reply
+from bot.exactly_once import message_id_problem
 from bot.channels.rest import MAX_SENDER_ID_CHARS
 from bot.config import get_settings
 
@@ -136,7 +137,8 @@ class CommonGroundSocketIOInput(InputChannel):
 
             async def dispatch(text: str) -> int:
                 output = WholeReplyOutput(sio, self.bot_message_evt, room)
-                await on_new_message(UserMessage(text, output, sender_id, input_channel=self.name(), metadata=metadata))
+                await on_new_message(UserMessage(text, output, sender_id, input_channel=self.name(), metadata=metadata,
+                                                 message_id=data.get("message_id")))
                 return output.replies_sent
 
             await handle_text(data["message"], sender_id, agent, self.rate_limiter, reply, dispatch)
@@ -174,4 +176,4 @@ def validate_socket_message(data: Any) -> Optional[str]:
         return "'message' must be a string"
     if not prepare_text(message).text:
         return "'message' is empty"
-    return None
+    return message_id_problem(data.get("message_id"))

@@ -14,7 +14,8 @@ from typing import Any, List, Optional, Sequence
 
 import phonenumbers
 from email_validator import EmailNotValidError, validate_email
-from sqlalchemy import Column, DateTime, Integer, String, Text, delete, func, select
+from sqlalchemy import Column, DateTime, Index, Integer, String, Text, delete, func, select
+from sqlalchemy.exc import IntegrityError
 
 from bot.db import Base, UsesDatabase
 
@@ -31,6 +32,8 @@ class ConsultationRequestRow(Base):
     """A consented request to be contacted, linked to the conversation it came from."""
 
     __tablename__ = "consultation_requests"
+    # One request per confirming user message: a message handled again after a crash stores nothing new.
+    __table_args__ = (Index("ix_consultation_requests_message", "conversation_id", "message_id", unique=True),)
 
     id = Column(Integer, primary_key=True, autoincrement=True)
     conversation_id = Column(String(128), nullable=False, index=True)
@@ -45,6 +48,7 @@ class ConsultationRequestRow(Base):
     state_note = Column(Text, nullable=False, default="", server_default="")
     state_changed_at = Column(DateTime(timezone=True), nullable=True)
     state_changed_by = Column(String(254), nullable=True)
+    message_id = Column(String(128), nullable=True)  # the user message that confirmed it (Rasa's message id)
 
 
 @dataclass(frozen=True)
@@ -133,6 +137,7 @@ class ConsultationRequest:
     state_note: str = ""
     state_changed_at: Optional[datetime] = None
     state_changed_by: Optional[str] = None
+    message_id: Optional[str] = None
 
 
 def _from_row(row: ConsultationRequestRow) -> ConsultationRequest:
@@ -149,6 +154,7 @@ def _from_row(row: ConsultationRequestRow) -> ConsultationRequest:
         state_note=row.state_note or "",
         state_changed_at=as_utc(row.state_changed_at) if row.state_changed_at else None,
         state_changed_by=row.state_changed_by,
+        message_id=row.message_id,
     )
 
 
@@ -156,7 +162,36 @@ class ConsultationStore(UsesDatabase):
     """Saves, reads, updates and erases consultation requests; one session per call."""
 
     def save(self, request: ConsultationRequest, channels: Sequence[str] = ()) -> int:
-        """Store a consented request and one pending delivery per channel, in one transaction; its id."""
+        """Store a consented request and one pending delivery per channel, in one transaction; its id.
+
+        A request of the same conversation and `message_id` that is already stored (the confirming
+        message handled again after a crash) is not stored again: its id is returned.
+        """
+        existing = self._id_for_message(request)
+        if existing is not None:
+            return existing
+        try:
+            return self._insert(request, channels)
+        except IntegrityError:  # stored by another process a moment ago
+            existing = self._id_for_message(request)
+            if existing is None:
+                raise
+            return existing
+
+    def _id_for_message(self, request: ConsultationRequest) -> Optional[int]:
+        """The id of the request already stored for the request's conversation and message, or None."""
+        if request.message_id is None:
+            return None
+        with self._sessions() as session:
+            return session.execute(
+                select(ConsultationRequestRow.id).where(
+                    ConsultationRequestRow.conversation_id == request.conversation_id,
+                    ConsultationRequestRow.message_id == request.message_id,
+                )
+            ).scalar_one_or_none()
+
+    def _insert(self, request: ConsultationRequest, channels: Sequence[str]) -> int:
+        """Insert the request and its deliveries in one transaction; its id."""
         from bot.handover.outbox import new_deliveries
 
         row = ConsultationRequestRow(
@@ -170,6 +205,7 @@ class ConsultationStore(UsesDatabase):
             other_party=request.other_party,
             state="new",
             state_note="",
+            message_id=request.message_id,
         )
         with self._sessions.begin() as session:
             session.add(row)

@@ -60,6 +60,11 @@ def test_only_offered_payloads_pass_as_commands(typed: str, expected: str) -> No
         ({"sender": "a", "message": ["hi"]}, "'message' must be a string"),
         ({"sender": "a", "message": " \n\t "}, "'message' is empty"),
         ({"sender": "a", "message": "hi", "metadata": "x"}, "'metadata' must be an object"),
+        ({"sender": "a", "message": "hi", "message_id": "9f1c2d3e-01:a_b.c"}, None),
+        ({"sender": "a", "message": "hi", "message_id": ""}, "'message_id' must be 1 to 128 letters, digits or - _ . :"),
+        ({"sender": "a", "message": "hi", "message_id": 42}, "'message_id' must be 1 to 128 letters, digits or - _ . :"),
+        ({"sender": "a", "message": "hi", "message_id": "x" * 129}, "'message_id' must be 1 to 128 letters, digits or - _ . :"),
+        ({"sender": "a", "message": "hi", "message_id": "two words"}, "'message_id' must be 1 to 128 letters, digits or - _ . :"),
     ],
 )
 def test_request_validation(body: Any, problem: Optional[str]) -> None:

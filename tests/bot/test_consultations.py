@@ -149,3 +149,25 @@ def test_request_and_its_deliveries_are_stored_together_and_erased_together(sess
     assert not store.set_state(request_id + 1, "closed", "", "staff@firm.example")
     assert store.erase_conversation("conv-2") == 1
     assert outbox.for_requests([request_id])[request_id] == []
+
+
+def test_a_request_confirmed_by_the_same_message_is_stored_once(sessions: sessionmaker) -> None:
+    """Saving again for the same conversation and message id (the message handled again) stores nothing new."""
+    from bot.handover.outbox import Outbox
+
+    create_schema(sessions.kw["bind"])
+    store, outbox = ConsultationStore(sessions), Outbox(sessions)
+
+    def request(conversation: str, message_id: Optional[str]) -> ConsultationRequest:
+        return ConsultationRequest(conversation_id=conversation, name="Sam", contact=Contact("email", "sam@example.com"),
+                                   description="", recommendation=None, consented_at=utc_now(), message_id=message_id)
+
+    first = store.save(request("conv-3", "m-1"), ["email"])
+    assert store.save(request("conv-3", "m-1"), ["email"]) == first
+    assert [r.message_id for r in store.for_conversation("conv-3")] == ["m-1"]
+    assert len(outbox.for_requests([first])[first]) == 1
+    second = store.save(request("conv-3", "m-2"), ["email"])  # a later hand-over in the same conversation
+    other = store.save(request("conv-4", "m-1"), ["email"])  # message ids are per conversation
+    without_id = [store.save(request("conv-5", None)) for _ in range(2)]  # clients that send no id
+    assert len({first, second, other, *without_id}) == 5
+    assert [r.message_id for r in store.for_conversation("conv-3")] == ["m-1", "m-2"]

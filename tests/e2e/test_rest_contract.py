@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 import uuid
 from typing import List, Optional
 
@@ -161,3 +162,76 @@ def test_recommendation_request_with_a_situation_uses_its_facts(servers: Servers
     reply = first_reply(replies)
     assert reply["custom"]["kind"] == "question"
     assert reply["custom"]["fact"] not in {"communication", "pressure"}
+
+
+def stored_user_events(servers: Servers, sender: str) -> List[dict]:
+    """The conversation's stored user events (their data), in stored order."""
+    import json
+
+    from sqlalchemy import create_engine, text
+
+    engine = create_engine(servers.env["TRACKER_STORE_URL"], future=True)
+    try:
+        with engine.connect() as connection:
+            rows = connection.execute(
+                text("SELECT data FROM events WHERE sender_id = :sender AND type_name = 'user' ORDER BY id"), {"sender": sender}
+            ).scalars().all()
+    finally:
+        engine.dispose()
+    return [json.loads(row) for row in rows]
+
+
+def post(servers: Servers, sender: str, message: str, message_id: str) -> List[dict]:
+    """Send one message with the client's message id; the replies."""
+    reply = requests.post(servers.webhook, json={"sender": sender, "message": message, "message_id": message_id}, timeout=60)
+    assert reply.status_code == 200, reply.text
+    return reply.json()
+
+
+def test_a_message_sent_again_with_its_message_id_is_answered_from_storage_not_processed_again(servers: Servers) -> None:
+    """The same `message_id` twice: the same replies, one stored user event, and the conversation does not move on."""
+    sender = new_sender()
+    ids = [uuid.uuid4().hex for _ in range(3)]
+    assert post(servers, sender, "which process should I use?", ids[0])[-1]["custom"]["fact"] == "safety"
+    first = post(servers, sender, "no", ids[1])
+    assert first[-1]["custom"]["fact"] == "other_side_willing"
+    again = post(servers, sender, "no", ids[1])  # processed again, "no" would answer the next question
+    assert again == first
+    assert post(servers, sender, "yes", ids[2])[-1]["custom"]["fact"] == "wants_decision"
+    assert [(e["text"], e["message_id"]) for e in stored_user_events(servers, sender)] == list(zip(["which process should I use?", "no", "yes"], ids))
+
+
+def test_a_message_stored_without_its_replies_is_answered_once(servers: Servers) -> None:
+    """A user event stored without the rest of its turn (a crash between the two): the message sent
+    again finishes that turn, answering once, and is not stored a second time."""
+    import json
+
+    from sqlalchemy import create_engine, text
+
+    question = "what does a mediator do?"
+    donor, sender, message_id = new_sender(), new_sender(), uuid.uuid4().hex
+    post(servers, donor, question, uuid.uuid4().hex)
+    [understood] = stored_user_events(servers, donor)
+    assert single_reply(post(servers, sender, "hello", uuid.uuid4().hex))["custom"]["kind"] == "info"
+    engine = create_engine(servers.env["TRACKER_STORE_URL"], future=True)
+    try:
+        with engine.begin() as connection:  # what a crash right after storing the user event leaves behind
+            event = {**understood, "message_id": message_id, "timestamp": time.time()}
+            connection.execute(
+                text("INSERT INTO events (sender_id, type_name, timestamp, intent_name, action_name, data) "
+                     "VALUES (:sender, 'user', :timestamp, :intent, NULL, :data)"),
+                {"sender": sender, "timestamp": event["timestamp"], "intent": event["parse_data"]["intent"]["name"], "data": json.dumps(event)},
+            )
+        replies = post(servers, sender, question, message_id)
+        assert first_reply(replies)["custom"]["topic"] == "mediator_role"
+        assert post(servers, sender, question, message_id) == replies  # and now it is finished
+        assert [e["message_id"] for e in stored_user_events(servers, sender)][1:] == [message_id]
+        with engine.connect() as connection:
+            after = connection.execute(
+                text("SELECT type_name, action_name FROM events WHERE sender_id = :sender AND id > "
+                     "(SELECT MAX(id) FROM events WHERE sender_id = :sender AND type_name = 'user') ORDER BY id"),
+                {"sender": sender},
+            ).all()
+    finally:
+        engine.dispose()
+    assert ("bot", None) in after and after[-1] == ("action", "action_listen"), after

@@ -9,7 +9,6 @@ from __future__ import annotations
 import asyncio
 import json
 import os
-import signal
 import subprocess
 import time
 import uuid
@@ -360,9 +359,8 @@ def test_widget_in_chromium_continues_the_conversation_when_its_replica_dies(clu
             holder = replica_for(cluster, conversation)
             # sticky: every request so far (each poll; a WebSocket is logged when it closes) reached one replica
             assert set(socketio_upstreams(cluster, conversation)) == {holder}
-            killed = next(s for s in cluster.services if s.name == f"Rasa server {holder.rpartition(':')[2]}")
-            os.killpg(killed.process.pid, signal.SIGKILL)  # type: ignore[union-attr]
-            killed.process.wait(30)  # type: ignore[union-attr]
+            killed = cluster.rasa_service(holder)
+            killed.kill()
             widget.wait_connected()
             sent.append("yes")
             expect(widget.ask("yes")).to_have_attribute("data-kind", "question")

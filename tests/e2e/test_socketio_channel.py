@@ -67,6 +67,7 @@ async def test_widget_conversation_gets_whole_replies(servers: Servers) -> None:
         ({"session_id": "s"}, "'message' must be a string"),
         ({"message": ["hi"], "session_id": "s"}, "'message' must be a string"),
         ("just a string", "the event data must be an object"),
+        ({"message": "hi", "session_id": "s", "message_id": "not an id!"}, "'message_id' must be 1 to 128 letters, digits or - _ . :"),
     ],
 )
 async def test_malformed_events_get_an_error_event(servers: Servers, data: Any, error: str) -> None:
@@ -92,3 +93,22 @@ async def test_typed_command_is_read_as_text_over_socketio(servers: Servers) -> 
         finally:
             await client.client.disconnect()
     assert replies[0]["custom"] == replies[1]["custom"]
+
+
+async def test_a_message_sent_again_with_its_message_id_gets_the_same_reply_and_is_stored_once(servers: Servers) -> None:
+    """A widget that re-sends a message with its `message_id` (e.g. after reconnecting) gets the stored reply again."""
+    from tests.e2e.test_rest_contract import stored_user_events
+
+    client = widget_client(servers)
+    session_id, message_id = uuid.uuid4().hex, uuid.uuid4().hex
+    try:
+        await client.open(session_id)
+        sent = {"message": "which process should I use?", "session_id": session_id, "message_id": message_id}
+        await client.client.emit("user_uttered", sent)
+        first = await asyncio.wait_for(client.replies.get(), REPLY_TIMEOUT_S)
+        await client.client.emit("user_uttered", sent)
+        again = await asyncio.wait_for(client.replies.get(), REPLY_TIMEOUT_S)
+    finally:
+        await client.client.disconnect()
+    assert first["custom"]["fact"] == "safety" and again == first
+    assert [e["message_id"] for e in stored_user_events(servers, session_id)] == [message_id]

@@ -37,6 +37,7 @@ class Settings:
     action_timeout_s: float
     tracker_store_timeout_s: float
     lock_store_timeout_s: float
+    lock_lifetime_s: float
     max_request_bytes: int
     restart_limit: int
     restart_backoff_s: float
@@ -114,6 +115,9 @@ class Settings:
             action_timeout_s=float(env.get("ACTION_TIMEOUT_SECONDS") or 5),
             tracker_store_timeout_s=float(env.get("TRACKER_STORE_TIMEOUT_SECONDS") or 3),
             lock_store_timeout_s=float(env.get("LOCK_STORE_TIMEOUT_SECONDS") or 2),
+            # No message keeps its conversation's lock past its reply time-out (its handling is
+            # abandoned then), so a lock left by a crashed replica need not outlive twice that.
+            lock_lifetime_s=float(env.get("TICKET_LOCK_LIFETIME") or 2 * float(env.get("REPLY_TIMEOUT_SECONDS") or 10)),
             max_request_bytes=int(env.get("MAX_REQUEST_BYTES") or 64 * 1024),
             restart_limit=int(env.get("RESTART_LIMIT") or 5),
             restart_backoff_s=float(env.get("RESTART_BACKOFF_SECONDS") or 1),

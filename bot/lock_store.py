@@ -40,8 +40,12 @@ Edit = Callable[[Optional[TicketLock]], Tuple[Optional[TicketLock], Result]]
 class AtomicRedisLockStore(RedisLockStore):
     """`RedisLockStore` whose ticket issuing, expiry, release and clean-up are atomic in Redis."""
 
-    def __init__(self, *args: Any, socket_timeout: float = DEFAULT_SOCKET_TIMEOUT_IN_SECONDS, **kwargs: Any) -> None:
+    def __init__(
+        self, *args: Any, socket_timeout: float = DEFAULT_SOCKET_TIMEOUT_IN_SECONDS, lock_lifetime: float = LOCK_LIFETIME, **kwargs: Any
+    ) -> None:
         super().__init__(*args, socket_timeout=socket_timeout, **kwargs)
+        # Rasa asks for a lock without a lifetime; this one (TICKET_LOCK_LIFETIME) applies then.
+        self.lock_lifetime = lock_lifetime
         self.red.connection_pool.connection_kwargs["socket_connect_timeout"] = socket_timeout
         self.timeout_s = socket_timeout
         self._executor = deadlines.blocking_executor("lock-store")
@@ -56,7 +60,7 @@ class AtomicRedisLockStore(RedisLockStore):
 
     @asynccontextmanager
     async def lock(
-        self, conversation_id: str, lock_lifetime: float = LOCK_LIFETIME, wait_time_in_seconds: float = 1
+        self, conversation_id: str, lock_lifetime: Optional[float] = None, wait_time_in_seconds: float = 1
     ) -> AsyncGenerator[TicketLock, None]:
         """Rasa's `lock`, off the event loop: take a ticket, wait for its turn, give the ticket up."""
         ticket = await self._call(self.issue_ticket, conversation_id, lock_lifetime)
@@ -101,12 +105,13 @@ class AtomicRedisLockStore(RedisLockStore):
                     continue
         raise LockError(f"the lock of conversation '{conversation_id}' kept changing; gave up after {MAX_ATTEMPTS} attempts")
 
-    def issue_ticket(self, conversation_id: str, lock_lifetime: float = LOCK_LIFETIME) -> int:
-        """Queue for the conversation: a new ticket, numbered after the last one issued."""
+    def issue_ticket(self, conversation_id: str, lock_lifetime: Optional[float] = None) -> int:
+        """Queue for the conversation: a new ticket, numbered after the last one issued, valid `lock_lifetime` seconds."""
+        lifetime = self.lock_lifetime if lock_lifetime is None else lock_lifetime
 
         def issue(lock: Optional[TicketLock]) -> Tuple[TicketLock, int]:
             lock = lock or self.create_lock(conversation_id)
-            return lock, lock.issue_ticket(lock_lifetime)
+            return lock, lock.issue_ticket(lifetime)
 
         try:
             return self._edit(conversation_id, issue)

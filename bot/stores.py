@@ -281,4 +281,5 @@ class ConfiguredLockStore:
             password=url.password,
             key_prefix="commonground",
             socket_timeout=settings.lock_store_timeout_s,
+            lock_lifetime=settings.lock_lifetime_s,
         )

@@ -90,3 +90,24 @@ def test_two_processes_never_hold_the_lock_together(stores: Tuple[AtomicRedisLoc
     assert len(spans) == 12
     assert all(earlier[1] <= later[0] for earlier, later in zip(spans, spans[1:]))
     assert stores[0].get_lock("conversation") is None
+
+
+@pytest.mark.parametrize("env, lifetime", [({}, 20.0), ({"REPLY_TIMEOUT_SECONDS": "4"}, 8.0), ({"TICKET_LOCK_LIFETIME": "45"}, 45.0)])
+def test_tickets_outlive_a_crashed_replica_only_twice_the_reply_timeout(
+    stores: Tuple[AtomicRedisLockStore, AtomicRedisLockStore], monkeypatch: pytest.MonkeyPatch, env: dict, lifetime: float
+) -> None:
+    """A ticket Rasa takes without a lifetime expires after TICKET_LOCK_LIFETIME, by default twice REPLY_TIMEOUT_SECONDS."""
+    from bot.stores import ConfiguredLockStore
+
+    for name in ("TICKET_LOCK_LIFETIME", "REPLY_TIMEOUT_SECONDS"):
+        monkeypatch.delenv(name, raising=False)
+    for name, value in {"LOCK_STORE_URL": f"redis://127.0.0.1:6379/{REDIS_DB}", **env}.items():
+        monkeypatch.setenv(name, value)
+    store = ConfiguredLockStore()
+    conversation = f"lifetime-{uuid.uuid4().hex}"
+    store.issue_ticket(conversation)
+    try:
+        [ticket] = store.get_lock(conversation).tickets
+        assert ticket.expires - time.time() == pytest.approx(lifetime, abs=1.0)
+    finally:
+        store.delete_lock(conversation)

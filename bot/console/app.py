@@ -30,7 +30,7 @@ from bot.handover.outbox import Outbox
 from bot.handover.requests import MAX_NOTE_CHARS, STATES, ConsultationRequest, ConsultationStore, utc_now
 from bot.review.analytics import Dashboard, DashboardFilter, Table, TurnSummary, consultation_funnel
 from bot.review.inbox import (DECISIONS, MAX_NOTE_CHARS as MAX_REVIEW_NOTE_CHARS, InboxFilter, ReviewDecisions,
-                              ReviewItem, open_groups, review_candidates)
+                              ReviewItem, ReviewSummary, open_groups)
 
 logger = logging.getLogger(__name__)
 HERE = Path(__file__).parent
@@ -275,11 +275,13 @@ def create_app(settings: Optional[Settings] = None, name: str = "commonground_co
                        f"{result.tracker_events} conversation events, {result.consultation_requests} requests")
         return page("erased.html", staff=staff, result=result, request_id=request_id)
 
-    reviews = ReviewDecisions()
+    reviews, review_summary = ReviewDecisions(), ReviewSummary()
     intents = _known_intents()
 
     def candidates() -> List[ReviewItem]:
-        return review_candidates(settings.tracker_store_url, settings.review_confidence_threshold)
+        """The review candidates, after reading the tracker events added since the last page."""
+        review_summary.refresh(settings.tracker_store_url, settings.review_confidence_threshold)
+        return review_summary.items(settings.review_confidence_threshold)
 
     @app.get("/review")
     @staff_only()
@@ -419,9 +421,13 @@ def main() -> int:
     create_schema(engine_for(settings.database_url))
     from bot.review.analytics import TurnSummary
 
-    read = TurnSummary().refresh(settings.tracker_store_url)  # the first, full read takes ~10 s per 100,000 events
+    # The first, full reads take some seconds per 100,000 events (figures in the README); then each page reads only what is new.
+    read = TurnSummary().refresh(settings.tracker_store_url)
     if read:
         print(f"dashboard summary: read {read} new tracker events", flush=True)
+    read = ReviewSummary().refresh(settings.tracker_store_url, settings.review_confidence_threshold)
+    if read:
+        print(f"review summary: read {read} new tracker events", flush=True)
     app = create_app(settings)
     print(f"staff console on http://{settings.console_host}:{settings.console_port}/", flush=True)
     app.run(host=settings.console_host, port=settings.console_port, access_log=False, workers=1)

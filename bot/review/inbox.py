@@ -79,7 +79,15 @@ class ReviewGroup:
     @property
     def example(self) -> ReviewItem:
         """The newest message, shown for the whole group."""
-        return max(self.items, key=lambda item: item.at)
+        return max(self.items, key=lambda item: (item.at, item.event_id))
+
+    def newest(self, limit: int) -> List[ReviewItem]:
+        """The group's `limit` newest messages, newest first."""
+        return sorted(self.items, key=lambda item: (item.at, item.event_id), reverse=True)[:limit]
+
+    def has(self, key: str) -> bool:
+        """Whether the message with this key (see ReviewItem.key) is in the group."""
+        return any(item.key == key for item in self.items)
 
 
 @lru_cache(maxsize=None)
@@ -160,6 +168,11 @@ def _reason(turn: Any, threshold: float) -> Optional[str]:
     return None
 
 
+@lru_cache(maxsize=20_000)
+def _guesses(stored: str) -> Tuple[Guess, ...]:
+    return tuple(Guess(str(name), float(confidence)) for name, confidence in json.loads(stored or "[]"))
+
+
 class ReviewSummary(UsesDatabase):
     """`review_turns`: the review candidates read from the tracker store, brought up to date incrementally.
 
@@ -229,15 +242,19 @@ class ReviewSummary(UsesDatabase):
 
     def items(self, threshold: float) -> List[ReviewItem]:
         """Every user message that needs a person's review, oldest first (as of the last refresh)."""
-        t = ReviewTurnRow
+        t = ReviewTurnRow.__table__.c
         with self._sessions() as session:
-            rows = session.execute(select(t).where(t.message.isnot(None), or_(
-                t.unhandled.isnot(None), and_(t.handoff.is_(True), t.after_fallback.is_(True)), t.confidence < threshold))
-                .order_by(t.at, t.event_id)).scalars().all()
-        return [ReviewItem(conversation_id=row.conversation_id, event_id=int(row.event_id), message=row.message,
-                           guesses=tuple(Guess(str(name), float(confidence)) for name, confidence in json.loads(row.guesses or "[]")),
-                           reply=row.reply, reply_kind=row.reply_kind, reason=_reason(row, threshold) or "",
-                           channel=row.channel, at=datetime.fromtimestamp(row.at, tz=timezone.utc)) for row in rows]
+            rows = session.execute(select(t.conversation_id, t.event_id, t.message, t.guesses, t.reply, t.reply_kind, t.unhandled,
+                                          t.handoff, t.after_fallback, t.confidence, t.channel, t.at)
+                                   .where(t.message.isnot(None), or_(t.unhandled.isnot(None), and_(t.handoff.is_(True), t.after_fallback.is_(True)),
+                                                                     t.confidence < threshold))
+                                   .order_by(t.at, t.event_id)).all()
+        return [ReviewItem(conversation_id=conversation_id, event_id=int(event_id), message=message, guesses=_guesses(guesses),
+                           reply=reply, reply_kind=reply_kind,
+                           reason=unhandled or ("handoff_after_fallback" if handoff and after_fallback else "low_confidence"),
+                           channel=channel, at=datetime.fromtimestamp(at, tz=timezone.utc))
+                for conversation_id, event_id, message, guesses, reply, reply_kind, unhandled, handoff, after_fallback, confidence, channel, at
+                in rows]
 
     def rewind(self, last_event_id: int) -> None:
         """Read again from `last_event_id` on (after events were deleted: SQLite may hand their ids out again)."""
@@ -268,6 +285,7 @@ def normalised_text(message: str) -> str:
     return " ".join(_WORD.findall(message.lower()))
 
 
+@lru_cache(maxsize=100_000)  # pages group the same messages again and again
 def wording(message: str) -> Tuple[str, ...]:
     """The word stems a message is grouped by; a message without latin words keeps its runs of other characters."""
     words = normalised_text(message).split()

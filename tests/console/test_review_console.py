@@ -53,6 +53,9 @@ def reviewed_console(console: Console) -> Iterator[Console]:
     ({"decision": "topic", "intent": "no_such_intent", "item": "1:conv-a"}, 400),
     ({"decision": "dismiss", "item": "999999:nobody"}, 404),
     ({"decision": "not_covered", "note": "x" * 1001, "item": "1:conv-a"}, 400),
+    ({"decision": "dismiss", "line": "999999:nobody", "upto": "999999"}, 404),
+    ({"decision": "dismiss", "line": "1:conv-a", "upto": "soon"}, 400),
+    ({"decision": "dismiss", "line": "1:conv-a", "upto": "999999", "since": "yesterday"}, 400),
 ])
 def test_bad_decisions_get_a_clear_answer(reviewed_console: Console, form: dict, status: int) -> None:
     """An unknown decision, topic or message, or a too long note, is refused with a message and changes nothing."""

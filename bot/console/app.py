@@ -280,9 +280,9 @@ def create_app(settings: Optional[Settings] = None, name: str = "commonground_co
     intents = _known_intents()
 
     def candidates() -> List[ReviewItem]:
-        """The review candidates, after reading the tracker events added since the last page."""
+        """The review candidates (without guesses and replies), after reading the tracker events added since the last page."""
         review_summary.refresh(settings.tracker_store_url, settings.review_confidence_threshold)
-        return review_summary.items(settings.review_confidence_threshold)
+        return review_summary.items(settings.review_confidence_threshold, details=False)
 
     def review_filter(values: Any) -> InboxFilter:
         """The inbox filter in query parameters or form fields; ValueError when malformed."""
@@ -308,6 +308,7 @@ def create_app(settings: Optional[Settings] = None, name: str = "commonground_co
             return page("error.html", status=400, staff=staff, message="Dates must look like 2026-12-31; sort by count or recent.")
         found, groups = open_lines(wanted)
         return page("review.html", staff=staff, groups=groups, wanted=wanted, intents=intents, upto=max((i.event_id for i in found), default=0),
+                    shown=review_summary.with_details(g.example for g in groups),
                     channels=sorted({i.channel for i in found}), threshold=settings.review_confidence_threshold,
                     decided=reviews.active()[-50:][::-1], max_note=MAX_REVIEW_NOTE_CHARS, shown_per_line=SHOWN_PER_LINE)
 

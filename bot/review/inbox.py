@@ -240,21 +240,44 @@ class ReviewSummary(UsesDatabase):
         if kept:
             session.execute(insert(table), kept)
 
-    def items(self, threshold: float) -> List[ReviewItem]:
-        """Every user message that needs a person's review, oldest first (as of the last refresh)."""
+    def items(self, threshold: float, details: bool = True) -> List[ReviewItem]:
+        """Every user message that needs a person's review, oldest first (as of the last refresh).
+
+        Without `details` the items have no guesses, reply or reply kind: enough to filter and group them,
+        and much less to read (`with_details` reads them for the few items a page shows).
+        """
         t = ReviewTurnRow.__table__.c
+        wanted = and_(t.message.isnot(None), or_(t.unhandled.isnot(None), and_(t.handoff.is_(True), t.after_fallback.is_(True)),
+                                                 t.confidence < threshold))
+        return self._read(wanted, details)
+
+    def with_details(self, items: Iterable[ReviewItem]) -> Dict[int, ReviewItem]:
+        """Event id → the item with its guesses, reply and reply kind, for these items."""
+        ids = sorted({item.event_id for item in items})
+        found: Dict[int, ReviewItem] = {}
+        for first in range(0, len(ids), _IN_CHUNK):
+            found.update((item.event_id, item) for item in self._read(
+                ReviewTurnRow.__table__.c.event_id.in_(ids[first:first + _IN_CHUNK]), True))
+        return found
+
+    def _read(self, where: Any, details: bool) -> List[ReviewItem]:
+        t = ReviewTurnRow.__table__.c
+        columns = [t.conversation_id, t.event_id, t.message, t.unhandled, t.handoff, t.after_fallback, t.channel, t.at]
+        if details:
+            columns += [t.guesses, t.reply, t.reply_kind]
+        statement = select(*columns).where(where).order_by(t.at, t.event_id)
         with self._sessions() as session:
-            rows = session.execute(select(t.conversation_id, t.event_id, t.message, t.guesses, t.reply, t.reply_kind, t.unhandled,
-                                          t.handoff, t.after_fallback, t.confidence, t.channel, t.at)
-                                   .where(t.message.isnot(None), or_(t.unhandled.isnot(None), and_(t.handoff.is_(True), t.after_fallback.is_(True)),
-                                                                     t.confidence < threshold))
-                                   .order_by(t.at, t.event_id)).all()
-        return [ReviewItem(conversation_id=conversation_id, event_id=int(event_id), message=message, guesses=_guesses(guesses),
-                           reply=reply, reply_kind=reply_kind,
-                           reason=unhandled or ("handoff_after_fallback" if handoff and after_fallback else "low_confidence"),
-                           channel=channel, at=datetime.fromtimestamp(at, tz=timezone.utc))
-                for conversation_id, event_id, message, guesses, reply, reply_kind, unhandled, handoff, after_fallback, confidence, channel, at
-                in rows]
+            # The driver's own rows: SQLAlchemy's result rows cost more than the query for tens of thousands of them.
+            cursor = session.connection().connection.cursor()
+            compiled = statement.compile(dialect=session.bind.dialect, compile_kwargs={"literal_binds": True})
+            cursor.execute(str(compiled))
+            rows = cursor.fetchall()
+            cursor.close()
+        return [ReviewItem(conversation_id=row[0], event_id=int(row[1]), message=row[2],
+                           guesses=_guesses(row[8]) if details else (), reply=row[9] if details else "",
+                           reply_kind=row[10] if details else "",
+                           reason=row[3] or ("handoff_after_fallback" if row[4] and row[5] else "low_confidence"),
+                           channel=row[6], at=datetime.fromtimestamp(row[7], tz=timezone.utc)) for row in rows]
 
     def rewind(self, last_event_id: int) -> None:
         """Read again from `last_event_id` on (after events were deleted: SQLite may hand their ids out again)."""

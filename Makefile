@@ -108,5 +108,9 @@ $(MODEL): $(INSTALLED) $(TRAINING_INPUTS)
 clean: ## Remove build output, trained models and test results (keeps the virtual environment)
 	rm -rf build models results .rasa
 
+# Where `make reviewed` writes (a test points them at a copy of the project's data).
+REVIEWED_NLU_DIR ?= data/nlu
+REVIEWED_REPORTS ?= results/review
+
 reviewed: $(INSTALLED) ## Staff review decisions into data/nlu/reviewed.yml (+ results/review/*.csv); the next run retrains
-	$(PY) -m bot.review.export
+	$(PY) -m bot.review.export --nlu-dir "$(REVIEWED_NLU_DIR)" --reports "$(REVIEWED_REPORTS)"

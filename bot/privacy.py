@@ -86,9 +86,27 @@ def erase_conversation(conversation_id: str, consultations: Optional[Consultatio
             ).rowcount
     removed_requests = (consultations or ConsultationStore()).erase_conversation(conversation_id)
     removed_decisions = _review_decisions(consultations).erase_conversations([conversation_id])
-    _turn_summary(consultations).erase_conversations([conversation_id])
+    _forget_in_summaries([conversation_id], engine, consultations)
     return ErasureResult(tracker_events=int(removed_events or 0), consultation_requests=removed_requests,
                          review_decisions=removed_decisions)
+
+
+def _forget_in_summaries(conversation_ids: List[str], tracker: Engine, consultations: Optional[ConsultationStore] = None) -> None:
+    """Delete the conversations' rows from the dashboard's and the review inbox's summaries.
+
+    Their marks go back to the newest remaining event: SQLite hands the ids of deleted newest events out again.
+    """
+    from bot.review.inbox import ReviewSummary
+
+    sessions = consultations._session_factory if consultations is not None else None
+    summaries = [_turn_summary(consultations), ReviewSummary(sessions)]
+    newest = 0
+    if _has_events_table(tracker):
+        with tracker.connect() as connection:
+            newest = int(connection.execute(text(f"SELECT COALESCE(MAX(id), 0) FROM {TRACKER_EVENTS_TABLE}")).scalar() or 0)
+    for summary in summaries:
+        summary.erase_conversations(conversation_ids)
+        summary.rewind(newest)
 
 
 def _turn_summary(consultations: Optional[ConsultationStore] = None):  # type: ignore[no-untyped-def]
@@ -122,7 +140,7 @@ def delete_idle_conversations(max_age_days: float, now: Optional[float] = None) 
         for sender in senders:
             connection.execute(text(f"DELETE FROM {TRACKER_EVENTS_TABLE} WHERE sender_id = :sender"), {"sender": sender})
     _review_decisions().erase_conversations(senders)
-    _turn_summary().erase_conversations(senders)
+    _forget_in_summaries(senders, engine)
     return senders
 
 

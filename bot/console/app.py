@@ -30,7 +30,7 @@ from bot.handover.outbox import Outbox
 from bot.handover.requests import MAX_NOTE_CHARS, STATES, ConsultationRequest, ConsultationStore, utc_now
 from bot.review.analytics import Dashboard, DashboardFilter, Table, TurnSummary, consultation_funnel
 from bot.review.inbox import (DECISIONS, MAX_NOTE_CHARS as MAX_REVIEW_NOTE_CHARS, InboxFilter, ReviewDecisions,
-                              ReviewItem, open_groups, review_candidates)
+                              ReviewItem, ReviewSummary, open_groups)
 
 logger = logging.getLogger(__name__)
 HERE = Path(__file__).parent
@@ -39,6 +39,7 @@ LOGIN_CSRF_COOKIE = "cg_login_csrf"
 MAX_BODY_BYTES = 64 * 1024
 MAX_EMAIL_CHARS = 254
 MAX_PASSWORD_CHARS = 1024
+SHOWN_PER_LINE = 20  # messages listed under a review line (the newest); a decision covers all of the line's
 
 Handler = Callable[..., Awaitable[HTTPResponse]]
 
@@ -275,28 +276,41 @@ def create_app(settings: Optional[Settings] = None, name: str = "commonground_co
                        f"{result.tracker_events} conversation events, {result.consultation_requests} requests")
         return page("erased.html", staff=staff, result=result, request_id=request_id)
 
-    reviews = ReviewDecisions()
+    reviews, review_summary = ReviewDecisions(), ReviewSummary()
     intents = _known_intents()
 
     def candidates() -> List[ReviewItem]:
-        return review_candidates(settings.tracker_store_url, settings.review_confidence_threshold)
+        """The review candidates (without guesses and replies), after reading the tracker events added since the last page."""
+        review_summary.refresh(settings.tracker_store_url, settings.review_confidence_threshold)
+        return review_summary.items(settings.review_confidence_threshold, details=False)
+
+    def review_filter(values: Any) -> InboxFilter:
+        """The inbox filter in query parameters or form fields; ValueError when malformed."""
+        wanted = InboxFilter(reason=(values.get("reason") or "")[:32], channel=(values.get("channel") or "")[:32],
+                             since=_day(values.get("since")), until=_day(values.get("until")), sort=values.get("sort") or "count")
+        if wanted.sort not in ("count", "recent"):
+            raise ValueError("sort")
+        return wanted
+
+    def open_lines(wanted: InboxFilter, upto: Optional[int] = None) -> "tuple[List[ReviewItem], list]":
+        """The candidates (up to event `upto`) and the open lines the filter shows."""
+        found = candidates()
+        if upto is not None:
+            found = [item for item in found if item.event_id <= upto]
+        return found, open_groups(found, reviews.decided_keys(), wanted, settings.review_similarity)
 
     @app.get("/review")
     @staff_only()
     async def review_inbox(request: Request, staff: StaffSession) -> HTTPResponse:
         try:
-            wanted = InboxFilter(reason=request.args.get("reason") or "", channel=request.args.get("channel") or "",
-                                 since=_day(request.args.get("since")), until=_day(request.args.get("until")),
-                                 sort=request.args.get("sort") or "count")
+            wanted = review_filter(request.args)
         except ValueError:
-            return page("error.html", status=400, staff=staff, message="Dates must look like 2026-12-31.")
-        if wanted.sort not in ("count", "recent"):
-            return page("error.html", status=400, staff=staff, message="Sort by count or recent.")
-        found = candidates()
-        groups = open_groups(found, reviews.decided_keys(), wanted, settings.review_similarity)
-        return page("review.html", staff=staff, groups=groups, wanted=wanted, intents=intents,
+            return page("error.html", status=400, staff=staff, message="Dates must look like 2026-12-31; sort by count or recent.")
+        found, groups = open_lines(wanted)
+        return page("review.html", staff=staff, groups=groups, wanted=wanted, intents=intents, upto=max((i.event_id for i in found), default=0),
+                    shown=review_summary.with_details(g.example for g in groups),
                     channels=sorted({i.channel for i in found}), threshold=settings.review_confidence_threshold,
-                    decided=reviews.active()[-50:][::-1], max_note=MAX_REVIEW_NOTE_CHARS)
+                    decided=reviews.active()[-50:][::-1], max_note=MAX_REVIEW_NOTE_CHARS, shown_per_line=SHOWN_PER_LINE)
 
     @app.post("/review/decide")
     @staff_only(state_changing=True)
@@ -304,6 +318,7 @@ def create_app(settings: Optional[Settings] = None, name: str = "commonground_co
         decision = _field(request, "decision", 16)
         intent = _field(request, "intent", 64) or None
         note = (_field(request, "note", MAX_REVIEW_NOTE_CHARS) or "").strip()
+        line = _field(request, "line", 200)
         keys = set(request.form.getlist("item") or []) if request.form else set()
         if decision not in DECISIONS:
             return page("error.html", status=400, staff=staff, message="Choose a decision: topic, out of scope, not covered or dismiss.")
@@ -311,9 +326,17 @@ def create_app(settings: Optional[Settings] = None, name: str = "commonground_co
             return page("error.html", status=400, staff=staff, message="Choose the right topic from the list.")
         if request.form and request.form.get("note") is not None and len(request.form.get("note")) > MAX_REVIEW_NOTE_CHARS:
             return page("error.html", status=400, staff=staff, message=f"The note is too long: at most {MAX_REVIEW_NOTE_CHARS} characters.")
-        chosen = [item for item in candidates() if item.key in keys]
+        if line:
+            # The whole line as the page showed it: the same filter, and no message newer than the page.
+            try:
+                wanted, upto = review_filter(request.form), int(_field(request, "upto", 20) or "")
+            except ValueError:
+                return page("error.html", status=400, staff=staff, message="This form is incomplete. Please reload the page and try again.")
+            chosen = next((group.items for group in open_lines(wanted, upto)[1] if group.has(line)), [])
+        else:
+            chosen = [item for item in candidates() if item.key in keys]
         if not chosen:
-            return page("error.html", status=404, staff=staff, message="Those messages are no longer there (they may have been erased).")
+            return page("error.html", status=404, staff=staff, message="Those messages are no longer there (they may have been erased or decided).")
         ids = reviews.decide(chosen, decision, intent, note, staff.email)
         for item, decision_id in zip(chosen, ids):
             accounts.audit(staff.email, f"review {decision}", None, item.conversation_id,
@@ -419,9 +442,13 @@ def main() -> int:
     create_schema(engine_for(settings.database_url))
     from bot.review.analytics import TurnSummary
 
-    read = TurnSummary().refresh(settings.tracker_store_url)  # the first, full read takes ~10 s per 100,000 events
+    # The first, full reads take some seconds per 100,000 events (figures in the README); then each page reads only what is new.
+    read = TurnSummary().refresh(settings.tracker_store_url)
     if read:
         print(f"dashboard summary: read {read} new tracker events", flush=True)
+    read = ReviewSummary().refresh(settings.tracker_store_url, settings.review_confidence_threshold)
+    if read:
+        print(f"review summary: read {read} new tracker events", flush=True)
     app = create_app(settings)
     print(f"staff console on http://{settings.console_host}:{settings.console_port}/", flush=True)
     app.run(host=settings.console_host, port=settings.console_port, access_log=False, workers=1)

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta, timezone
 from typing import Any, Dict, List, Optional, Sequence, Tuple
 
-from sqlalchemy import Boolean, Column, Float, Index, Integer, String, Text, and_, case, delete, func, inspect, select, text
+from sqlalchemy import Boolean, Column, Float, Index, Integer, String, Text, and_, case, delete, func, inspect, select, text, update
 
 from bot.db import Base, UsesDatabase
 from bot.privacy import TRACKER_EVENTS_TABLE, mask_personal_data
@@ -120,6 +120,14 @@ class TurnSummary(UsesDatabase):
                 session.add(AnalyticsStateRow(id=1, last_event_id=int(rows[-1][0])))
             else:
                 state.last_event_id = int(rows[-1][0])
+
+    def rewind(self, last_event_id: int) -> None:
+        """Read again from `last_event_id` on (after events were deleted: SQLite may hand their ids out again)."""
+        if not inspect(self._sessions.kw["bind"]).has_table(AnalyticsStateRow.__tablename__):
+            return
+        with self._sessions.begin() as session:
+            session.execute(update(AnalyticsStateRow).where(AnalyticsStateRow.last_event_id > last_event_id)
+                            .values(last_event_id=last_event_id))
 
     def erase_conversations(self, conversation_ids: Sequence[str]) -> int:
         """Delete the summary rows of these conversations; how many."""

@@ -4,7 +4,8 @@ Command line:
   python -m bot.review.export [--nlu-dir data/nlu] [--out data/nlu/reviewed.yml] [--reports results/review]
 
 Only messages with an active staff decision are written: "right topic" as an example of that intent,
-"out of scope" as an example of out_of_scope; "not covered" goes to needs-new-content.csv; "dismiss" nowhere.
+"out of scope" as an example of out_of_scope, "not covered" as an example of not_covered (and, for whoever
+writes the knowledge base, to needs-new-content.csv); "dismiss" nowhere.
 Messages already in the training data (case and whitespace normalised) are skipped; one that another
 example (or another decision) gives a different intent is left out and listed in conflicts.csv.
 """
@@ -27,6 +28,8 @@ from bot.privacy import mask_personal_data
 from bot.review.inbox import Decision, ReviewDecisions, normalised_text
 
 REVIEWED_FILE = "reviewed.yml"
+# The decision → the intent its message becomes an example of ("topic" takes the intent staff chose).
+DECISION_INTENTS = {"out_of_scope": "out_of_scope", "not_covered": "not_covered"}
 HEADER = ("# Written by `make reviewed` from staff decisions in the console's review inbox.\n"
           "# Do not edit by hand: decide (or undo) in the console and run `make reviewed` again.\n"
           "# Emails, phone numbers and names are masked; nothing here was added without a staff decision.\n")
@@ -80,8 +83,7 @@ def plan_export(decisions: Iterable[Decision], existing: Dict[str, Set[str]]) ->
     for decision in decisions:
         if decision.decision == "not_covered":
             result.needs_content.append(decision)
-            continue
-        intent = decision.intent if decision.decision == "topic" else "out_of_scope" if decision.decision == "out_of_scope" else None
+        intent = decision.intent if decision.decision == "topic" else DECISION_INTENTS.get(decision.decision)
         if not intent:
             continue
         message = mask_for_training(decision.message)

@@ -14,19 +14,18 @@ from datetime import date, datetime, timezone
 from functools import lru_cache
 from typing import Any, Dict, Iterable, List, Optional, Sequence, Set, Tuple
 
-from sqlalchemy import create_engine, delete, inspect, select, text, update
+from sqlalchemy import and_, create_engine, delete, func, insert, inspect, or_, select, text, update
 from sqlalchemy.engine import Engine
 
 from bot.db import UsesDatabase
 from bot.handover.requests import as_utc, utc_now
 from bot.privacy import TRACKER_EVENTS_TABLE, mask_personal_data
-from bot.review.models import ReviewDecisionRow
+from bot.review.models import ReviewDecisionRow, ReviewStateRow, ReviewTurnRow
 
 UNHANDLED_KINDS = ("fallback", "not_covered", "out_of_scope")
 DECISIONS = ("topic", "out_of_scope", "not_covered", "dismiss")
 MAX_NOTE_CHARS = 1000
-MAX_SCANNED_EVENTS = 200_000
-MAX_CLUSTERED_ITEMS = 3000  # average-link clustering holds n² distances; beyond this a one-pass grouping
+MAX_CLUSTERED_ITEMS = 1500  # distinct wordings; average-link holds n² distances (1.2 s at 2,000): beyond, a one-pass grouping
 # Only words that carry no question: "how much" and "what" tell questions apart, so they stay.
 _FILLER_WORDS = frozenset("a an the is are was be been do does did i me my you your we our it its to of for and or "
                           "in on at with this that there can could would will please just so".split())
@@ -80,7 +79,15 @@ class ReviewGroup:
     @property
     def example(self) -> ReviewItem:
         """The newest message, shown for the whole group."""
-        return max(self.items, key=lambda item: item.at)
+        return max(self.items, key=lambda item: (item.at, item.event_id))
+
+    def newest(self, limit: int) -> List[ReviewItem]:
+        """The group's `limit` newest messages, newest first."""
+        return sorted(self.items, key=lambda item: (item.at, item.event_id), reverse=True)[:limit]
+
+    def has(self, key: str) -> bool:
+        """Whether the message with this key (see ReviewItem.key) is in the group."""
+        return any(item.key == key for item in self.items)
 
 
 @lru_cache(maxsize=None)
@@ -114,67 +121,186 @@ def _reply_kind(bot_data: Dict[str, Any]) -> str:
     return str(custom.get("kind") or "") if isinstance(custom, dict) else ""
 
 
-def _turns(rows: Iterable[Sequence[Any]]) -> List[Dict[str, Any]]:
-    """User messages with the bot replies that followed them, per conversation, in order."""
-    turns: List[Dict[str, Any]] = []
-    current: Dict[str, Dict[str, Any]] = {}
-    for event_id, sender, type_name, timestamp, raw in rows:
-        data = _data(raw)
-        if type_name == "user":
-            turn = {"event_id": int(event_id), "sender": sender, "at": float(timestamp or 0), "data": data,
-                    "replies": [], "kinds": []}
-            turns.append(turn)
-            current[sender] = turn
-        elif sender in current:
-            current[sender]["replies"].append(str(data.get("text") or ""))
-            kind = _reply_kind(data)
-            if kind:
-                current[sender]["kinds"].append(kind)
-    return turns
+REFRESH_BATCH = 20_000
+_IN_CHUNK = 500
 
 
-def _reason(turn: Dict[str, Any], previous: Optional[Dict[str, Any]], threshold: float,
-            guesses: Tuple[Guess, ...]) -> Optional[str]:
-    for kind in turn["kinds"]:
-        if kind in UNHANDLED_KINDS:
-            return kind
-    if "handoff" in turn["kinds"] and previous is not None and "fallback" in previous["kinds"]:
+def _turn_row(event_id: int, sender: str, timestamp: Any, data: Dict[str, Any], previous: Optional[Dict[str, Any]]) -> Dict[str, Any]:
+    """A `review_turns` row for a user event, before any reply."""
+    message = str(data.get("text") or "").strip()
+    parse_data = data.get("parse_data") if isinstance(data.get("parse_data"), dict) else {}
+    guesses = classifier_guesses(parse_data)
+    return {"event_id": event_id, "conversation_id": sender, "at": float(timestamp or 0),
+            "channel": str(data.get("input_channel") or "unknown")[:32],
+            # button payloads are not wordings to learn from
+            "message": mask_personal_data(message) if message and not message.startswith("/") else None,
+            "guesses": json.dumps([[g.intent, g.confidence] for g in guesses]),
+            "confidence": guesses[0].confidence if guesses else None, "reply": "", "reply_kind": "", "unhandled": None,
+            "had_fallback": False, "handoff": False, "after_fallback": bool(previous and previous["had_fallback"])}
+
+
+def _add_reply(turn: Dict[str, Any], data: Dict[str, Any]) -> None:
+    """Record a bot reply on the turn it answers."""
+    said = mask_personal_data(str(data.get("text") or ""))
+    if said:
+        turn["reply"] = f"{turn['reply']} {said}" if turn["reply"] else said
+    kind = _reply_kind(data)[:16]
+    if not kind:
+        return
+    turn["reply_kind"] = turn["reply_kind"] or kind
+    if kind in UNHANDLED_KINDS and not turn["unhandled"]:
+        turn["unhandled"] = kind
+    turn["had_fallback"] = turn["had_fallback"] or kind == "fallback"
+    turn["handoff"] = turn["handoff"] or kind == "handoff"
+
+
+def _reason(turn: Any, threshold: float) -> Optional[str]:
+    """Why a turn (a row or its dict) needs review, or None."""
+    get = turn.get if isinstance(turn, dict) else lambda name: getattr(turn, name)
+    if get("message") is None:
+        return None
+    if get("unhandled"):
+        return str(get("unhandled"))
+    if get("handoff") and get("after_fallback"):
         return "handoff_after_fallback"
-    if guesses and guesses[0].confidence < threshold:
+    if get("confidence") is not None and float(get("confidence")) < threshold:
         return "low_confidence"
     return None
 
 
-def review_candidates(tracker_store_url: str, threshold: float) -> List[ReviewItem]:
-    """Every user message in the tracker store that needs a person's review, oldest first."""
-    engine = _engine(tracker_store_url)
-    if not inspect(engine).has_table(TRACKER_EVENTS_TABLE):
-        return []
-    with engine.connect() as connection:
-        rows = connection.execute(text(
-            f"SELECT id, sender_id, type_name, timestamp, data FROM {TRACKER_EVENTS_TABLE} "
-            "WHERE type_name IN ('user', 'bot') ORDER BY sender_id, id LIMIT :limit"), {"limit": MAX_SCANNED_EVENTS}).all()
-    items: List[ReviewItem] = []
-    previous_by_sender: Dict[str, Dict[str, Any]] = {}
-    for turn in _turns(rows):
-        data = turn["data"]
-        message = str(data.get("text") or "").strip()
-        previous = previous_by_sender.get(turn["sender"])
-        previous_by_sender[turn["sender"]] = turn
-        if not message or message.startswith("/"):
-            continue  # button payloads are not wordings to learn from
-        parse_data = data.get("parse_data") if isinstance(data.get("parse_data"), dict) else {}
-        guesses = classifier_guesses(parse_data)
-        reason = _reason(turn, previous, threshold, guesses)
-        if reason is None:
-            continue
-        items.append(ReviewItem(
-            conversation_id=str(turn["sender"]), event_id=turn["event_id"], message=mask_personal_data(message),
-            guesses=guesses, reply=mask_personal_data(" ".join(r for r in turn["replies"] if r)),
-            reply_kind=turn["kinds"][0] if turn["kinds"] else "", reason=reason,
-            channel=str(data.get("input_channel") or "unknown"),
-            at=datetime.fromtimestamp(turn["at"], tz=timezone.utc)))
-    return sorted(items, key=lambda item: (item.at, item.event_id))
+@lru_cache(maxsize=20_000)
+def _guesses(stored: str) -> Tuple[Guess, ...]:
+    return tuple(Guess(str(name), float(confidence)) for name, confidence in json.loads(stored or "[]"))
+
+
+class ReviewSummary(UsesDatabase):
+    """`review_turns`: the review candidates read from the tracker store, brought up to date incrementally.
+
+    Each refresh reads only the events added since the last one (`review_state` keeps the last event id).
+    Besides the candidates, the table keeps each conversation's latest turn, which a later reply may still
+    make a candidate; a turn that is not one is deleted when its conversation's next message arrives.
+    """
+
+    def refresh(self, tracker_store_url: str, threshold: float) -> int:
+        """Read the tracker events added since the last refresh; how many were read."""
+        tracker = _engine(tracker_store_url)
+        if not inspect(tracker).has_table(TRACKER_EVENTS_TABLE):
+            return 0
+        read = 0
+        while True:
+            with self._sessions.begin() as session:
+                state = session.execute(select(ReviewStateRow).where(ReviewStateRow.id == 1).with_for_update()).scalar_one_or_none()
+                if state is None:
+                    state = ReviewStateRow(id=1, last_event_id=0)
+                    session.add(state)
+                with tracker.connect() as connection:
+                    rows = connection.execute(text(
+                        f"SELECT id, sender_id, type_name, timestamp, data FROM {TRACKER_EVENTS_TABLE} "
+                        "WHERE id > :last AND type_name IN ('user', 'bot') ORDER BY id LIMIT :limit"),
+                        {"last": int(state.last_event_id), "limit": REFRESH_BATCH}).all()
+                if not rows:
+                    return read
+                self._apply(session, rows, threshold)
+                state.last_event_id = int(rows[-1][0])
+                read += len(rows)
+
+    @staticmethod
+    def _apply(session: Any, rows: Sequence[Sequence[Any]], threshold: float) -> None:
+        table = ReviewTurnRow.__table__
+        senders = sorted({str(sender)[:128] for _, sender, _, _, _ in rows})
+        stored: Dict[str, Dict[str, Any]] = {}  # each sender's latest turn from earlier refreshes
+        for first in range(0, len(senders), _IN_CHUNK):
+            latest = (select(func.max(table.c.event_id)).where(table.c.conversation_id.in_(senders[first:first + _IN_CHUNK]))
+                      .group_by(table.c.conversation_id))
+            for row in session.execute(select(table).where(table.c.event_id.in_(latest))).mappings():
+                stored[row["conversation_id"]] = dict(row)
+        current = dict(stored)
+        new: Dict[int, Dict[str, Any]] = {}
+        superseded: List[Dict[str, Any]] = []
+        for event_id, sender, type_name, timestamp, raw in rows:
+            sender = str(sender)[:128]
+            data = _data(raw)
+            if type_name == "user":
+                previous = current.get(sender)
+                if previous is not None:
+                    superseded.append(previous)
+                turn = _turn_row(int(event_id), sender, timestamp, data, previous)
+                current[sender] = new[turn["event_id"]] = turn
+            elif sender in current:
+                _add_reply(current[sender], data)
+        latest_ids = {turn["event_id"] for turn in current.values()}
+        gone = [t["event_id"] for t in superseded if _reason(t, threshold) is None and t["event_id"] not in new]
+        for first in range(0, len(gone), _IN_CHUNK):
+            session.execute(delete(table).where(table.c.event_id.in_(gone[first:first + _IN_CHUNK])))
+        for turn in stored.values():
+            if turn["event_id"] not in gone:
+                session.execute(update(table).where(table.c.event_id == turn["event_id"])
+                                .values({k: v for k, v in turn.items() if k != "event_id"}))
+        kept = [t for t in new.values() if t["event_id"] in latest_ids or _reason(t, threshold) is not None]
+        if kept:
+            session.execute(insert(table), kept)
+
+    def items(self, threshold: float, details: bool = True) -> List[ReviewItem]:
+        """Every user message that needs a person's review, oldest first (as of the last refresh).
+
+        Without `details` the items have no guesses, reply or reply kind: enough to filter and group them,
+        and much less to read (`with_details` reads them for the few items a page shows).
+        """
+        t = ReviewTurnRow.__table__.c
+        wanted = and_(t.message.isnot(None), or_(t.unhandled.isnot(None), and_(t.handoff.is_(True), t.after_fallback.is_(True)),
+                                                 t.confidence < threshold))
+        return self._read(wanted, details)
+
+    def with_details(self, items: Iterable[ReviewItem]) -> Dict[int, ReviewItem]:
+        """Event id → the item with its guesses, reply and reply kind, for these items."""
+        ids = sorted({item.event_id for item in items})
+        found: Dict[int, ReviewItem] = {}
+        for first in range(0, len(ids), _IN_CHUNK):
+            found.update((item.event_id, item) for item in self._read(
+                ReviewTurnRow.__table__.c.event_id.in_(ids[first:first + _IN_CHUNK]), True))
+        return found
+
+    def _read(self, where: Any, details: bool) -> List[ReviewItem]:
+        t = ReviewTurnRow.__table__.c
+        columns = [t.conversation_id, t.event_id, t.message, t.unhandled, t.handoff, t.after_fallback, t.channel, t.at]
+        if details:
+            columns += [t.guesses, t.reply, t.reply_kind]
+        statement = select(*columns).where(where).order_by(t.at, t.event_id)
+        with self._sessions() as session:
+            # The driver's own rows: SQLAlchemy's result rows cost more than the query for tens of thousands of them.
+            cursor = session.connection().connection.cursor()
+            compiled = statement.compile(dialect=session.bind.dialect, compile_kwargs={"literal_binds": True})
+            cursor.execute(str(compiled))
+            rows = cursor.fetchall()
+            cursor.close()
+        return [ReviewItem(conversation_id=row[0], event_id=int(row[1]), message=row[2],
+                           guesses=_guesses(row[8]) if details else (), reply=row[9] if details else "",
+                           reply_kind=row[10] if details else "",
+                           reason=row[3] or ("handoff_after_fallback" if row[4] and row[5] else "low_confidence"),
+                           channel=row[6], at=datetime.fromtimestamp(row[7], tz=timezone.utc)) for row in rows]
+
+    def rewind(self, last_event_id: int) -> None:
+        """Read again from `last_event_id` on (after events were deleted: SQLite may hand their ids out again)."""
+        if not inspect(self._sessions.kw["bind"]).has_table(ReviewStateRow.__tablename__):
+            return
+        with self._sessions.begin() as session:
+            session.execute(update(ReviewStateRow).where(ReviewStateRow.last_event_id > last_event_id)
+                            .values(last_event_id=last_event_id))
+
+    def erase_conversations(self, conversation_ids: Sequence[str]) -> int:
+        """Delete the rows of these conversations; how many."""
+        if not conversation_ids or not inspect(self._sessions.kw["bind"]).has_table(ReviewTurnRow.__tablename__):
+            return 0
+        with self._sessions.begin() as session:
+            return int(session.execute(delete(ReviewTurnRow).where(
+                ReviewTurnRow.conversation_id.in_(list(conversation_ids)))).rowcount or 0)
+
+
+def review_candidates(tracker_store_url: str, threshold: float, sessions: Optional[Any] = None) -> List[ReviewItem]:
+    """Every user message in the tracker store that needs a person's review, oldest first (refreshing the summary)."""
+    summary = ReviewSummary(sessions)
+    summary.refresh(tracker_store_url, threshold)
+    return summary.items(threshold)
 
 
 def normalised_text(message: str) -> str:
@@ -182,23 +308,33 @@ def normalised_text(message: str) -> str:
     return " ".join(_WORD.findall(message.lower()))
 
 
+@lru_cache(maxsize=100_000)  # pages group the same messages again and again
+def wording(message: str) -> Tuple[str, ...]:
+    """The word stems a message is grouped by; a message without latin words keeps its runs of other characters."""
+    words = normalised_text(message).split()
+    kept = [w for w in words if w not in _FILLER_WORDS] or words
+    if not kept:  # emoji, another script, punctuation: such messages group only with the same characters
+        return tuple(message.lower().split()) or ("",)
+    return tuple(_stem(word) for word in kept)
+
+
 def group_similar(items: Sequence[ReviewItem], similarity: float) -> List[ReviewGroup]:
-    """Items grouped by TF-IDF cosine similarity of their words and word stems (leader clustering, stable order)."""
+    """Items grouped by TF-IDF cosine similarity of their distinct wordings (word stems); the same wording shares a group."""
     if not items:
         return []
+    by_wording: Dict[Tuple[str, ...], List[ReviewItem]] = {}
+    for one in items:
+        by_wording.setdefault(wording(one.message), []).append(one)
+    wordings = list(by_wording)
+    if len(wordings) == 1:
+        return [ReviewGroup(list(items))]
     from sklearn.feature_extraction.text import TfidfVectorizer
 
-    def stems(message: str) -> List[str]:
-        words = [w for w in normalised_text(message).split() if w not in _FILLER_WORDS] or normalised_text(message).split()
-        return [_stem(word) for word in words]
-
-    vectors = TfidfVectorizer(analyzer=stems, sublinear_tf=True).fit_transform([item.message for item in items])
-    if len(items) == 1:
-        return [ReviewGroup(list(items))]
-    labels = _average_link_labels(vectors, similarity) if len(items) <= MAX_CLUSTERED_ITEMS else _leader_labels(vectors, similarity)
+    vectors = TfidfVectorizer(analyzer=list, sublinear_tf=True).fit_transform(wordings)
+    labels = _average_link_labels(vectors, similarity) if len(wordings) <= MAX_CLUSTERED_ITEMS else _leader_labels(vectors, similarity)
     groups: Dict[int, ReviewGroup] = {}
-    for label, item in zip(labels, items):
-        groups.setdefault(int(label), ReviewGroup()).items.append(item)
+    for label, key in zip(labels, wordings):
+        groups.setdefault(int(label), ReviewGroup()).items.extend(by_wording[key])
     return list(groups.values())
 
 
@@ -211,18 +347,32 @@ def _average_link_labels(vectors: Any, similarity: float) -> List[int]:
     return [int(label) for label in clustering.fit_predict(vectors.toarray())]
 
 
-def _leader_labels(vectors: Any, similarity: float) -> List[int]:
-    """One pass: each message joins the first earlier group leader it is alike enough to (for very many items)."""
+def _leader_labels(vectors: Any, similarity: float, block: int = 512) -> List[int]:
+    """One pass: each row joins the most alike earlier group leader if alike enough, else leads a new group.
+
+    Rows are L2-normalised, so a dot product is the cosine. Similarities are computed a block of rows at a
+    time (to the leaders so far, and within the block) with sparse products; only the choice is sequential.
+    """
+    import numpy as np
+    from scipy.sparse import vstack
+
     leaders: List[int] = []
     labels: List[int] = []
-    for index in range(vectors.shape[0]):
-        scores = [float(vectors[index].multiply(vectors[leader]).sum()) for leader in leaders]
-        best = max(range(len(scores)), key=scores.__getitem__) if scores else None
-        if best is not None and scores[best] >= similarity:
-            labels.append(best)
-        else:
-            labels.append(len(leaders))
-            leaders.append(index)
+    for first in range(0, vectors.shape[0], block):
+        rows = vectors[first:first + block]
+        to_old = (rows @ vstack([vectors[i] for i in leaders]).T).toarray() if leaders else np.zeros((rows.shape[0], 0))
+        within = (rows @ rows.T).toarray()
+        old_count = len(leaders)
+        new_leaders: List[int] = []  # offsets in this block of the leaders it started
+        for offset in range(rows.shape[0]):
+            scores = np.concatenate([to_old[offset], within[offset, new_leaders]])
+            best = int(np.argmax(scores)) if scores.size else -1
+            if best >= 0 and scores[best] >= similarity:
+                labels.append(best)  # leaders are numbered in the order they were found: old ones, then this block's
+            else:
+                labels.append(old_count + len(new_leaders))
+                new_leaders.append(offset)
+        leaders += [first + offset for offset in new_leaders]
     return labels
 
 

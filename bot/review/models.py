@@ -1,8 +1,8 @@
-"""The review tables: one row per staff decision on a user message of the tracker store."""
+"""The review tables: staff decisions on user messages of the tracker store, and the summary of candidates."""
 
 from __future__ import annotations
 
-from sqlalchemy import Column, DateTime, Integer, String, Text
+from sqlalchemy import Boolean, Column, DateTime, Float, Integer, String, Text
 
 from bot.db import Base
 
@@ -23,3 +23,32 @@ class ReviewDecisionRow(Base):
     decided_at = Column(DateTime(timezone=True), nullable=False, index=True)
     undone_at = Column(DateTime(timezone=True), nullable=True)
     undone_by = Column(String(254), nullable=True)
+
+
+class ReviewTurnRow(Base):
+    """A user message of the tracker store that is a review candidate, or its conversation's latest (still open) turn."""
+
+    __tablename__ = "review_turns"
+
+    event_id = Column(Integer, primary_key=True, autoincrement=False)  # the user event's id in the tracker store
+    conversation_id = Column(String(128), nullable=False, index=True)
+    at = Column(Float, nullable=False, index=True)
+    channel = Column(String(32), nullable=False)
+    message = Column(Text, nullable=True)  # masked; None for a button payload (never a candidate)
+    guesses = Column(Text, nullable=False, default="[]")  # JSON [[intent, confidence], ...], the classifier's own top three
+    confidence = Column(Float, nullable=True)  # the classifier's own top confidence
+    reply = Column(Text, nullable=False, default="")  # the replies, masked
+    reply_kind = Column(String(16), nullable=False, default="")  # the first reply's kind
+    unhandled = Column(String(16), nullable=True)  # the first fallback, not_covered or out_of_scope reply kind
+    had_fallback = Column(Boolean, nullable=False, default=False)
+    handoff = Column(Boolean, nullable=False, default=False)
+    after_fallback = Column(Boolean, nullable=False, default=False)  # the conversation's previous turn had a fallback
+
+
+class ReviewStateRow(Base):
+    """How far `review_turns` has read the tracker store's events."""
+
+    __tablename__ = "review_state"
+
+    id = Column(Integer, primary_key=True, autoincrement=False)
+    last_event_id = Column(Integer, nullable=False)

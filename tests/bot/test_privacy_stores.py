@@ -18,7 +18,8 @@ from sqlalchemy.orm import sessionmaker
 
 from bot.handover.requests import Contact, ConsultationRequest, ConsultationStore, utc_now
 from bot.db import create_schema
-from bot.review.inbox import ReviewDecisions, ReviewItem
+from bot.config import get_settings
+from bot.review.inbox import ReviewDecisions, ReviewItem, ReviewSummary
 from bot.privacy import MaskingFilter, delete_idle_conversations, erase_conversation, mask_personal_data
 from bot.stores import ConfiguredLockStore, ConfiguredSQLTrackerStore
 
@@ -91,9 +92,18 @@ async def test_erase_command_removes_events_and_requests(
     decisions = ReviewDecisions(sessions)
     for sender in ("keep", "erase-me"):
         decisions.decide([review_item(sender)], "dismiss", None, "", "staff@firm.example")
+    summary = ReviewSummary(sessions)
+    assert summary.refresh(get_settings().tracker_store_url, 0.5) == 2  # one user message each: their latest turns
     result = erase_conversation("erase-me", consultations)
     assert (result.tracker_events, result.consultation_requests, result.review_decisions) == (2, 1, 1)
     assert [d.conversation_id for d in decisions.active()] == ["keep"]
+    assert summary.erase_conversations(["erase-me"]) == 0  # already gone with the conversation
+    assert summary.erase_conversations(["keep"]) == 1
+    # SQLite gives the newest events' ids, freed by the erasure, to the next conversation: the summary still reads it.
+    await tracker_store.save(DialogueStateTracker.from_events("after", [UserUttered(
+        "hmm", {"name": "greet", "confidence": 0.2}, parse_data={"intent": {"name": "greet", "confidence": 0.2}}, timestamp=time.time())]))
+    assert summary.refresh(get_settings().tracker_store_url, 0.5) == 1
+    assert [i.conversation_id for i in summary.items(0.5)] == ["after"]
     assert await tracker_store.retrieve("erase-me") is None
     assert consultations.for_conversation("erase-me") == []
     assert len((await tracker_store.retrieve("keep")).events) == 2

@@ -53,6 +53,9 @@ def reviewed_console(console: Console) -> Iterator[Console]:
     ({"decision": "topic", "intent": "no_such_intent", "item": "1:conv-a"}, 400),
     ({"decision": "dismiss", "item": "999999:nobody"}, 404),
     ({"decision": "not_covered", "note": "x" * 1001, "item": "1:conv-a"}, 400),
+    ({"decision": "dismiss", "line": "999999:nobody", "upto": "999999"}, 404),
+    ({"decision": "dismiss", "line": "1:conv-a", "upto": "soon"}, 400),
+    ({"decision": "dismiss", "line": "1:conv-a", "upto": "999999", "since": "yesterday"}, 400),
 ])
 def test_bad_decisions_get_a_clear_answer(reviewed_console: Console, form: dict, status: int) -> None:
     """An unknown decision, topic or message, or a too long note, is refused with a message and changes nothing."""
@@ -133,3 +136,44 @@ def test_dashboard_refuses_bad_ranges(reviewed_console: Console, query: str, sta
     assert session.get(f"{reviewed_console.url}/dashboard?{query}", timeout=10).status_code == status
     assert session.get(f"{reviewed_console.url}/dashboard/csv/top_topics?{query}", timeout=10).status_code == status
     assert session.get(f"{reviewed_console.url}/dashboard/csv/nothing", timeout=10).status_code == 404
+
+
+def save_in_thread(tracker_url: str, sender: str, message: str) -> None:
+    """One out-of-scope turn saved through Rasa's tracker store, in a thread (Playwright keeps a loop in this one)."""
+    import asyncio
+    import time
+
+    from rasa.shared.core.trackers import DialogueStateTracker
+
+    from bot.stores import ConfiguredSQLTrackerStore
+
+    def save() -> None:
+        patch = pytest.MonkeyPatch()
+        patch.setenv("TRACKER_STORE_URL", tracker_url)
+        store = ConfiguredSQLTrackerStore()
+        asyncio.run(store.save(DialogueStateTracker.from_events(sender, turn(
+            message, parse("out_of_scope", 0.9), "I only help with disputes.", "out_of_scope", time.time()))))
+        store.engine.dispose()
+        patch.undo()
+
+    saver = threading.Thread(target=save)
+    saver.start()
+    saver.join(timeout=60)
+
+
+def test_a_line_decision_leaves_messages_newer_than_the_page_open(reviewed_console: Console) -> None:
+    """The form decides its line as the page showed it: a similar message that arrived after the page stays open."""
+    import re
+
+    session = login(reviewed_console)
+    save_in_thread(reviewed_console.tracker_url, "conv-dog-1", "can I bring my dog to the session")
+    shown = session.get(reviewed_console.url + "/review", timeout=10).text.split("<h2>Recent decisions", 1)[0]
+    row = next(r for r in shown.split('<tr class="review-group">') if "bring my dog" in r)
+    fields = dict(re.findall(r'<input type="hidden" name="(line|upto|csrf)" value="([^"]*)"', row))
+    save_in_thread(reviewed_console.tracker_url, "conv-dog-2", "can I bring my dog to the sessions")
+    decided = session.post(reviewed_console.url + "/review/decide", data={**fields, "decision": "dismiss", "reason": "", "channel": "",
+                                                                          "since": "", "until": ""}, allow_redirects=False, timeout=10)
+    assert decided.status_code == 302
+    after = session.get(reviewed_console.url + "/review", timeout=10).text.split("<h2>Recent decisions", 1)[0]
+    dog_rows = [r for r in after.split('<tr class="review-group">') if "bring my dog" in r]
+    assert len(dog_rows) == 1 and "conv-dog-2" in dog_rows[0] and "conv-dog-1" not in dog_rows[0]

@@ -1,7 +1,7 @@
 """review inbox summary of the tracker store's events
 
 Revision ID: 5e8d1a4c7b92
-Revises: 9c4e2a7f5b31
+Revises: b5d1e8a3c4f2
 """
 
 from alembic import op
@@ -9,7 +9,7 @@ import sqlalchemy as sa
 
 
 revision = '5e8d1a4c7b92'
-down_revision = '9c4e2a7f5b31'
+down_revision = 'b5d1e8a3c4f2'
 branch_labels = None
 depends_on = None
 

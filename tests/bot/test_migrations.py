@@ -50,3 +50,15 @@ def test_database_created_before_migrations_is_adopted(tmp_path) -> None:
     create_schema(engine)
     with engine.connect() as connection:
         assert connection.execute(text("SELECT version_num FROM alembic_version")).scalar_one()
+
+
+def test_migrations_form_one_line() -> None:
+    """Every migration has one successor at most, so `upgrade head` has a single head to reach."""
+    from alembic.config import Config
+    from alembic.script import ScriptDirectory
+
+    from bot.config import PROJECT_ROOT
+
+    config = Config(str(PROJECT_ROOT / "alembic.ini"))
+    config.set_main_option("script_location", str(PROJECT_ROOT / "migrations"))
+    assert len(ScriptDirectory.from_config(config).get_heads()) == 1

@@ -69,12 +69,12 @@ TARGETS: Mapping[str, Tuple[str, float]] = {
 # figure last measured (training is deterministic), so no change can make a figure worse unnoticed.
 FLOORS: Mapping[str, Tuple[str, float]] = {
     **TARGETS,
-    "topic accuracy": (">=", 0.89),
-    "polarity pass rate": (">=", 0.88),
-    "not-covered rate": (">=", 0.81),
-    "safety recall": (">=", 0.89),
+    "topic accuracy": (">=", 0.91),
+    "polarity pass rate": (">=", 0.90),
+    "not-covered rate": (">=", 0.84),
+    "safety recall": (">=", 0.90),
     "safety false alarms (benign)": ("<=", 0.10),
-    "fact precision (lowest)": (">=", 0.83),
+    "fact precision (lowest)": (">=", 0.88),
     "fact recall (lowest)": (">=", 0.77),
 }
 

@@ -12,20 +12,21 @@ sure and no clause claims the opposite.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Dict, Iterable, List, Mapping, Optional, Sequence, Tuple
+from typing import Any, Callable, Dict, Iterable, List, Mapping, Optional, Sequence, Tuple
 
 import numpy as np
 import yaml
 from sklearn.linear_model import LogisticRegression
+from sklearn.pipeline import FeatureUnion
 
 from bot.recommend import FACTS
 from bot.understanding.facts import INTENT_FACTS
 from bot.understanding.intents import NON_ENGLISH, RECOMMEND
-from bot.understanding.scope import _features, clauses, fact_task_name, normalise
+from bot.understanding.scope import _features, clauses, fact_task_name, normalise, stacked_heads
 
 NOT_STATED, TRUE, FALSE = 0, 1, 2
-# Recommendation requests often describe a situation too, and other-language messages are read by
-# nobody's cues: neither counts as an example of "no fact stated".
+# Recommendation requests often describe a situation too, and messages in other languages are not
+# read for facts: neither counts as an example of "no fact stated".
 _UNLABELLED_INTENTS = frozenset({RECOMMEND, NON_ENGLISH})
 FactCase = Tuple[str, Mapping[str, bool]]
 
@@ -56,15 +57,15 @@ def training_cases(intent_examples: Iterable[Tuple[str, str]], fact_cases: Seque
 class FactModel:
     """One three-way classifier per fact over a shared n-gram vocabulary."""
 
-    def __init__(self, features, classifiers: Mapping[str, LogisticRegression]) -> None:
+    def __init__(self, features: FeatureUnion, classifiers: Mapping[str, LogisticRegression]) -> None:
         self._features = features
         self._classifiers = dict(classifiers)
 
     @classmethod
-    def train(cls, cases: Sequence[FactCase], seed: int = 42) -> "FactModel":
-        """Fit every fact that has examples of being stated."""
+    def train(cls, cases: Sequence[FactCase], seed: int = 42, features: Optional[FeatureUnion] = None) -> "FactModel":
+        """Fit every fact that has examples of being stated (on `features` already fitted, to share them, or its own)."""
         texts = [normalise(text) for text, _ in cases]
-        features = _features().fit(texts)
+        features = features if features is not None else _features().fit(texts)
         matrix = features.transform(texts)
         classifiers: Dict[str, LogisticRegression] = {}
         for fact in FACTS:
@@ -79,15 +80,18 @@ class FactModel:
         """The facts this model reads."""
         return list(self._classifiers)
 
-    def scores(self, texts: Sequence[str]) -> List[Dict[str, float]]:
-        """For each text, the probability of every fact value ("fact:pressure=true"), the highest over its clauses."""
+    def scores(self, texts: Sequence[str], transform: Optional[Callable[[Sequence[str]], Any]] = None) -> List[Dict[str, float]]:
+        """For each text, the probability of every fact value ("fact:pressure=true"), the highest over its clauses.
+
+        `transform` computes the feature rows when another model shares (and has computed) them.
+        """
         pieces = [(index, piece) for index, text in enumerate(texts) for piece in [normalise(text), *clauses(text)]]
         results: List[Dict[str, float]] = [{} for _ in texts]
         if not pieces or not self._classifiers:
             return results
-        matrix = self._features.transform([piece for _, piece in pieces])
-        for fact, classifier in self._classifiers.items():
-            probabilities = classifier.predict_proba(matrix)
+        matrix = (transform or self._features.transform)([piece for _, piece in pieces])
+        for fact, probabilities in stacked_heads(self, self._classifiers).probabilities(matrix).items():
+            classifier = self._classifiers[fact]
             columns = {value: list(classifier.classes_).index(label) for value, label in ((True, TRUE), (False, FALSE))
                        if label in classifier.classes_}
             for (index, _), row in zip(pieces, probabilities):

@@ -4,10 +4,11 @@ The intent classifier picks one intent from a closed set, so every message lands
 These binary classifiers ask the questions a single label cannot answer: is the message about a
 dispute at all, does it ask for a recommendation (also while it describes a situation), and is it a
 question in our field that the firm's guide does not cover, is someone in danger (the situation
-facts it states are read by bot/understanding/fact_model.py, trained on data of its own). Each is a binary logistic regression over word and character n-grams, trained
-on the same examples as the intent classifier (`IntentModel`, a calibrated linear SVM over the same
-n-grams) but framed as its own yes/no question, so the two disagree where the data is thin, and the
-arbiter (bot/understanding/arbiter.py) only lets a grounded answer through when both agree.
+facts it states are read by bot/understanding/fact_model.py, trained on data of its own). Each is
+a binary logistic regression over word and character n-grams, trained on the same examples as the
+intent classifier (`IntentModel`, a calibrated linear SVM over the same n-grams) but framed as its
+own yes/no question, so the two disagree where the data is thin, and the arbiter
+(bot/understanding/arbiter.py) only lets a grounded answer through when both agree.
 """
 
 from __future__ import annotations
@@ -97,6 +98,65 @@ def _features() -> FeatureUnion:
     )
 
 
+class StackedHeads:
+    """Several logistic regressions over the same features, applied with one product of all their weights.
+
+    Same numbers as each one's `predict_proba` (sigmoid for two classes, softmax for more), without
+    each call's input checks, which cost more than the arithmetic for one short message.
+    """
+
+    def __init__(self, classifiers: Mapping[str, LogisticRegression]) -> None:
+        self._names = list(classifiers)
+        self._widths = [classifiers[name].coef_.shape[0] for name in self._names]
+        self._weights = np.hstack([classifiers[name].coef_.T for name in self._names]) if self._names else None
+        self._intercepts = np.concatenate([classifiers[name].intercept_ for name in self._names]) if self._names else None
+
+    def probabilities(self, matrix: Any) -> Dict[str, np.ndarray]:
+        """Each classifier's class probabilities for the rows of `matrix`, columns in its `classes_` order."""
+        if self._weights is None:
+            return {}
+        decisions = np.asarray(matrix @ self._weights) + self._intercepts
+        results: Dict[str, np.ndarray] = {}
+        start = 0
+        for name, width in zip(self._names, self._widths):
+            block = decisions[:, start:start + width]
+            start += width
+            if width == 1:
+                positive = 1.0 / (1.0 + np.exp(-block[:, 0]))
+                results[name] = np.column_stack([1.0 - positive, positive])
+            else:
+                shifted = np.exp(block - block.max(axis=1, keepdims=True))
+                results[name] = shifted / shifted.sum(axis=1, keepdims=True)
+        return results
+
+
+class MemoisedTransform:
+    """The features' `transform`, computing each distinct text once however many models read it."""
+
+    def __init__(self, features: FeatureUnion) -> None:
+        self._features = features
+        self._rows: Dict[str, Any] = {}
+
+    def __call__(self, texts: Sequence[str]) -> Any:
+        """The feature rows of `texts`, in order."""
+        missing = [text for text in dict.fromkeys(texts) if text not in self._rows]
+        if missing:
+            computed = self._features.transform(missing).tocsr()
+            self._rows.update((text, computed[row]) for row, text in enumerate(missing))
+        if not texts:
+            return self._features.transform([])
+        return vstack([self._rows[text] for text in texts], format="csr")
+
+
+def stacked_heads(owner: Any, classifiers: Mapping[str, LogisticRegression]) -> StackedHeads:
+    """The `StackedHeads` of these classifiers, built once per model object and set of classifiers."""
+    cache: Dict[FrozenSet[str], StackedHeads] = owner.__dict__.setdefault("_stacked_heads", {})
+    key = frozenset(classifiers)
+    if key not in cache:
+        cache[key] = StackedHeads(classifiers)
+    return cache[key]
+
+
 class ScopeModel:
     """The trained binary classifiers, one per task, over one shared n-gram vocabulary.
 
@@ -119,12 +179,16 @@ class ScopeModel:
         tasks: Sequence[Task] = TASKS,
         seed: int = 42,
         extra: Optional[Mapping[str, Sequence[Tuple[str, int]]]] = None,
+        vocabulary: Sequence[str] = (),
     ) -> "ScopeModel":
-        """Fit every task on (text, intent) examples, plus `extra` (text, 0/1) rows per task; a task without both classes is left out."""
+        """Fit every task on (text, intent) examples, plus `extra` (text, 0/1) rows per task; a task without both classes is left out.
+
+        The n-gram vocabulary is also fitted on `vocabulary`, the texts another model will read with these features.
+        """
         pairs = [(normalise(text), intent) for text, intent in examples if text and intent]
         intents = {intent for _, intent in pairs}
         extra_texts = [normalise(text) for rows in (extra or {}).values() for text, _ in rows]
-        features = _features().fit([text for text, _ in pairs] + extra_texts)
+        features = _features().fit([text for text, _ in pairs] + extra_texts + [normalise(text) for text in vocabulary])
         matrix = features.transform([text for text, _ in pairs])
         classifiers: Dict[str, LogisticRegression] = {}
         for task in tasks:
@@ -145,6 +209,11 @@ class ScopeModel:
         return cls(features, classifiers)
 
     @property
+    def features(self) -> FeatureUnion:
+        """The fitted n-gram features the tasks read."""
+        return self._features
+
+    @property
     def task_names(self) -> List[str]:
         """The tasks this model answers."""
         return list(self._classifiers)
@@ -154,32 +223,39 @@ class ScopeModel:
 
         With a fact extractor, its fact values ("fact:pressure=true") are added.
         """
-        results = self._task_scores(texts)
+        transform = MemoisedTransform(self._features)
+        results = self._task_scores(texts, transform)
         if self.facts is not None:
-            for result, fact_scores in zip(results, self.facts.scores(texts)):
+            shared = getattr(self.facts, "_features", None) is self._features
+            for result, fact_scores in zip(results, self.facts.scores(texts, transform if shared else None)):
                 result.update(fact_scores)
         return results
 
-    def _task_scores(self, texts: Sequence[str]) -> List[Dict[str, float]]:
+    def _task_scores(self, texts: Sequence[str], transform: "MemoisedTransform") -> List[Dict[str, float]]:
         """Each task's probability for each text."""
         if not self._classifiers:
             return [{} for _ in texts]
         normalised = [normalise(text) for text in texts]
-        matrix = self._features.transform(normalised)
-        columns = {name: classifier.predict_proba(matrix)[:, 1] for name, classifier in self._classifiers.items()}
+        matrix = transform(normalised)
+        heads = stacked_heads(self, self._classifiers)
+        columns = {name: probabilities[:, 1] for name, probabilities in heads.probabilities(matrix).items()}
         results = [{name: round(float(values[index]), 4) for name, values in columns.items()} for index in range(len(texts))]
         for tasks, split in ((SENTENCE_TASKS, sentences), (CLAUSE_TASKS, clauses)):
-            self._add_piece_scores(normalised, tasks & set(self._classifiers), split, results)
+            self._add_piece_scores(normalised, tasks & set(self._classifiers), split, results, transform)
         return results
 
-    def _add_piece_scores(self, texts: Sequence[str], tasks: FrozenSet[str], split: Callable[[str], List[str]], results: List[Dict[str, float]]) -> None:
+    def _add_piece_scores(
+        self, texts: Sequence[str], tasks: FrozenSet[str], split: Callable[[str], List[str]],
+        results: List[Dict[str, float]], transform: "MemoisedTransform",
+    ) -> None:
         """Raise each of `tasks`' scores to the highest over the pieces `split` cuts each text into."""
         pieces = [(index, piece) for index, text in enumerate(texts) for piece in split(text)] if tasks else []
         if not pieces:
             return
-        piece_matrix = self._features.transform([piece for _, piece in pieces])
+        piece_matrix = transform([piece for _, piece in pieces])
+        probabilities = stacked_heads(self, {name: self._classifiers[name] for name in tasks}).probabilities(piece_matrix)
         for name in tasks:
-            for (index, _), probability in zip(pieces, self._classifiers[name].predict_proba(piece_matrix)[:, 1]):
+            for (index, _), probability in zip(pieces, probabilities[name][:, 1]):
                 results[index][name] = max(results[index][name], round(float(probability), 4))
 
 

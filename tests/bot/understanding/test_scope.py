@@ -83,3 +83,23 @@ def test_extra_rows_teach_one_task_only() -> None:
     [before], [after] = base.scores(["he hit me at the weekend"]), taught.scores(["he hit me at the weekend"])
     assert DANGER not in before and after[DANGER] > 0.5
     assert set(after) == set(before) | {DANGER}
+
+
+def test_stacked_probabilities_equal_each_classifiers_own() -> None:
+    """One product with every classifier's weights gives what each binary and multi-class regression's predict_proba gives."""
+    import numpy as np
+    from sklearn.feature_extraction.text import TfidfVectorizer
+    from sklearn.linear_model import LogisticRegression
+
+    from bot.understanding.scope import StackedHeads
+
+    texts = [text for text, _ in EXAMPLES]
+    intents = [intent for _, intent in EXAMPLES]
+    matrix = TfidfVectorizer().fit_transform(texts)
+    classifiers = {
+        "binary": LogisticRegression(max_iter=1000).fit(matrix, [intent == "out_of_scope" for intent in intents]),
+        "multi": LogisticRegression(max_iter=1000).fit(matrix, intents),
+    }
+    stacked = StackedHeads(classifiers).probabilities(matrix)
+    for name, classifier in classifiers.items():
+        np.testing.assert_allclose(stacked[name], classifier.predict_proba(matrix), rtol=1e-9, atol=1e-12)

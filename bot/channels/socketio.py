@@ -89,7 +89,7 @@ class CommonGroundSocketIOInput(InputChannel):
         """No output channel for externally triggered messages (they need a known room)."""
         return None
 
-    def blueprint(self, on_new_message: Callable[[UserMessage], Awaitable[Any]]) -> SocketBlueprint:
+    def blueprint(self, on_new_message: Callable[[UserMessage], Awaitable[Any]]) -> SizeLimitedSocketBlueprint:
         """The socket.io server and its event handlers, mounted on the Rasa app."""
         # CORS headers come from Rasa's --cors (sanic-cors) alone: two layers would send
         # Access-Control-Allow-Origin twice and browsers reject long-polling. Origins are checked

@@ -14,7 +14,7 @@ import ssl
 import time
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Dict, List, Optional, Protocol
+from typing import Dict, List, Protocol
 from urllib.parse import unquote, urlsplit
 
 import requests

@@ -12,11 +12,12 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta, timezone
 from typing import Any, Dict, List, Optional, Sequence, Tuple
 
-from sqlalchemy import Boolean, Column, Float, Index, Integer, String, Text, and_, case, delete, func, inspect, select, text, update
+from sqlalchemy import Boolean, Column, Float, Index, Integer, String, Text, and_, case, func, inspect, select, text
 
 from bot.db import Base, UsesDatabase
 from bot.privacy import TRACKER_EVENTS_TABLE, mask_personal_data
 from bot.review.inbox import UNHANDLED_KINDS, _data, _engine, _reply_kind
+from bot.review.models import EventSummary
 
 REFRESH_BATCH = 20_000
 HANDOVER_PAYLOAD = "/request_consultation"
@@ -56,8 +57,11 @@ def _day(at: float) -> str:
     return datetime.fromtimestamp(at, tz=timezone.utc).strftime("%Y-%m-%d")
 
 
-class TurnSummary(UsesDatabase):
+class TurnSummary(EventSummary):
     """Keeps `analytics_turns` up to date with the tracker store."""
+
+    turn_row = AnalyticsTurnRow
+    state_row = AnalyticsStateRow
 
     def refresh(self, tracker_store_url: str) -> int:
         """Read the events added since the last refresh; how many events were read."""
@@ -120,22 +124,6 @@ class TurnSummary(UsesDatabase):
                 session.add(AnalyticsStateRow(id=1, last_event_id=int(rows[-1][0])))
             else:
                 state.last_event_id = int(rows[-1][0])
-
-    def rewind(self, last_event_id: int) -> None:
-        """Read again from `last_event_id` on (after events were deleted: SQLite may hand their ids out again)."""
-        if not inspect(self._sessions.kw["bind"]).has_table(AnalyticsStateRow.__tablename__):
-            return
-        with self._sessions.begin() as session:
-            session.execute(update(AnalyticsStateRow).where(AnalyticsStateRow.last_event_id > last_event_id)
-                            .values(last_event_id=last_event_id))
-
-    def erase_conversations(self, conversation_ids: Sequence[str]) -> int:
-        """Delete the summary rows of these conversations; how many."""
-        if not conversation_ids or not inspect(self._sessions.kw["bind"]).has_table(AnalyticsTurnRow.__tablename__):
-            return 0
-        with self._sessions.begin() as session:
-            return int(session.execute(delete(AnalyticsTurnRow).where(
-                AnalyticsTurnRow.conversation_id.in_(list(conversation_ids)))).rowcount or 0)
 
 
 @dataclass(frozen=True)

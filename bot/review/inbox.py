@@ -20,7 +20,7 @@ from sqlalchemy.engine import Engine
 from bot.db import UsesDatabase
 from bot.handover.requests import as_utc, utc_now
 from bot.privacy import TRACKER_EVENTS_TABLE, mask_personal_data
-from bot.review.models import ReviewDecisionRow, ReviewStateRow, ReviewTurnRow
+from bot.review.models import EventSummary, ReviewDecisionRow, ReviewStateRow, ReviewTurnRow
 
 UNHANDLED_KINDS = ("fallback", "not_covered", "out_of_scope")
 DECISIONS = ("topic", "out_of_scope", "not_covered", "dismiss")
@@ -173,13 +173,16 @@ def _guesses(stored: str) -> Tuple[Guess, ...]:
     return tuple(Guess(str(name), float(confidence)) for name, confidence in json.loads(stored or "[]"))
 
 
-class ReviewSummary(UsesDatabase):
+class ReviewSummary(EventSummary):
     """`review_turns`: the review candidates read from the tracker store, brought up to date incrementally.
 
     Each refresh reads only the events added since the last one (`review_state` keeps the last event id).
     Besides the candidates, the table keeps each conversation's latest turn, which a later reply may still
     make a candidate; a turn that is not one is deleted when its conversation's next message arrives.
     """
+
+    turn_row = ReviewTurnRow
+    state_row = ReviewStateRow
 
     def refresh(self, tracker_store_url: str, threshold: float) -> int:
         """Read the tracker events added since the last refresh; how many were read."""
@@ -278,22 +281,6 @@ class ReviewSummary(UsesDatabase):
                            reply_kind=row[10] if details else "",
                            reason=row[3] or ("handoff_after_fallback" if row[4] and row[5] else "low_confidence"),
                            channel=row[6], at=datetime.fromtimestamp(row[7], tz=timezone.utc)) for row in rows]
-
-    def rewind(self, last_event_id: int) -> None:
-        """Read again from `last_event_id` on (after events were deleted: SQLite may hand their ids out again)."""
-        if not inspect(self._sessions.kw["bind"]).has_table(ReviewStateRow.__tablename__):
-            return
-        with self._sessions.begin() as session:
-            session.execute(update(ReviewStateRow).where(ReviewStateRow.last_event_id > last_event_id)
-                            .values(last_event_id=last_event_id))
-
-    def erase_conversations(self, conversation_ids: Sequence[str]) -> int:
-        """Delete the rows of these conversations; how many."""
-        if not conversation_ids or not inspect(self._sessions.kw["bind"]).has_table(ReviewTurnRow.__tablename__):
-            return 0
-        with self._sessions.begin() as session:
-            return int(session.execute(delete(ReviewTurnRow).where(
-                ReviewTurnRow.conversation_id.in_(list(conversation_ids)))).rowcount or 0)
 
 
 def review_candidates(tracker_store_url: str, threshold: float, sessions: Optional[Any] = None) -> List[ReviewItem]:

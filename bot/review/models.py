@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
-from sqlalchemy import Boolean, Column, DateTime, Float, Integer, String, Text
+from typing import Any, Sequence
 
-from bot.db import Base
+from sqlalchemy import Boolean, Column, DateTime, Float, Integer, String, Text, delete, inspect, update
+
+from bot.db import Base, UsesDatabase
 
 
 class ReviewDecisionRow(Base):
@@ -52,3 +54,29 @@ class ReviewStateRow(Base):
 
     id = Column(Integer, primary_key=True, autoincrement=False)
     last_event_id = Column(Integer, nullable=False)
+
+
+class EventSummary(UsesDatabase):
+    """A table of turns kept up to date from the tracker store's events, with a row saying how far it has read.
+
+    Subclasses name their two tables (`turn_row`, `state_row`) and read the events themselves.
+    """
+
+    turn_row: Any
+    state_row: Any
+
+    def rewind(self, last_event_id: int) -> None:
+        """Read again from `last_event_id` on (after events were deleted: SQLite may hand their ids out again)."""
+        if not inspect(self._sessions.kw["bind"]).has_table(self.state_row.__tablename__):
+            return
+        with self._sessions.begin() as session:
+            session.execute(update(self.state_row).where(self.state_row.last_event_id > last_event_id)
+                            .values(last_event_id=last_event_id))
+
+    def erase_conversations(self, conversation_ids: Sequence[str]) -> int:
+        """Delete the rows of these conversations; how many."""
+        if not conversation_ids or not inspect(self._sessions.kw["bind"]).has_table(self.turn_row.__tablename__):
+            return 0
+        with self._sessions.begin() as session:
+            return int(session.execute(delete(self.turn_row).where(
+                self.turn_row.conversation_id.in_(list(conversation_ids)))).rowcount or 0)

@@ -54,10 +54,12 @@ def facts_in_message(
     What the fact extractor is sure of (`scores`, the message's `scope`), and danger whenever the
     safety wording or the final intent says so (a false alarm costs a question; a missed danger
     costs more). Whether someone is in danger is the arbiter's call, with its own tuned detectors,
-    so the extractor may only say the user ruled it out ("he's never been violent"). A message with no scores (a button's payload) states its intent's own fact. A
-    yes, no or "not sure" answers the fact that was asked.
+    so the extractor may only say the user ruled it out ("he's never been violent"). A message
+    with no scores (a button's payload) states its intent's own fact. A yes, no or "not sure"
+    answers the fact that was asked.
     """
-    found: Dict[str, FactValue] = {fact: value for fact, value in learned_facts(scores).items() if (fact, value) != ("safety", True)}
+    learned = learned_facts(scores)
+    found: Dict[str, FactValue] = {fact: value for fact, value in learned.items() if (fact, value) != ("safety", True)}
     if intent == "safety" or is_safety_concern(text):
         found["safety"] = True
     if not scores and intent in INTENT_FACTS:

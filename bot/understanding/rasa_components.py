@@ -172,7 +172,7 @@ class ScopeClassifier(_TrainedOnIntents):
         seed = int(self._config["random_seed"])
         cases = read_fact_cases(Path(self._config.get("fact_data") or "data/facts"))
         # Messages labelled as stating danger, or ruling it out ("he's never been violent"), teach the danger task too.
-        danger = [(text, int(facts["safety"])) for text, facts in cases if "safety" in facts]
+        danger = [(text, int(stated["safety"])) for text, stated in cases if "safety" in stated]
         model = ScopeModel.train(examples, seed=seed, extra={scope.DANGER: danger}, vocabulary=[text for text, _ in cases])
         model.facts = FactModel.train(training_cases(examples, cases), seed=seed, features=model.features)
         return model

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from typing import Iterable, Optional
 
-from bot.understanding.intents import SITUATION_TOPICS
 
 # Intents that ask what a process is or who does what in it: the process named decides the topic,
 # so "what does an arbitrator do?" and "what does a mediator do?" get different answers.

@@ -11,7 +11,8 @@ from rasa_sdk.executor import CollectingDispatcher
 from actions.base import EventType, KnowledgeAction
 from bot.messages import message
 from bot.replies import answer_payload, answer_text, fallback_payload, not_covered_payload
-from bot.understanding.topics import SITUATION_TOPICS, STARTER_TOPICS, related_topics, resolve_topic
+from bot.understanding.intents import SITUATION_TOPICS
+from bot.understanding.topics import STARTER_TOPICS, related_topics, resolve_topic
 
 
 class ActionExplainTopic(KnowledgeAction):

@@ -9,7 +9,7 @@ from rasa_sdk.events import SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
 from actions.explain import ActionExplainMore, ActionExplainNotCovered, ActionExplainTopic
-from bot.understanding.topics import SITUATION_TOPICS
+from bot.understanding.intents import SITUATION_TOPICS
 from tests.actions.conftest import DOMAIN, make_tracker, process
 
 TOPIC_INTENTS = [

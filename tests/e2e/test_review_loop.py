@@ -26,9 +26,10 @@ from tests.e2e.conftest import Servers, start_servers
 pytestmark = pytest.mark.e2e
 WEATHER = "what's the weather like tomorrow?"
 # A wording the model does not know yet (a fallback today), and two paraphrases staff decide with it.
-GO_BETWEEN = ["whats the deal with a go-between", "what's the deal with go-betweens", "so whats the deal with the go between"]
+# The premise is checked first: if a retrain on new data starts answering one of these, pick others.
+GO_BETWEEN = ["whats the deal with a go-between", "what's the deal with go-betweens", "whats the deal with a go between person"]
 TOPIC = "mediator_role"
-CONCILIATION = "is conciliation the same thing as mediation"  # a fallback today; the guide has nothing on conciliation
+CONCILIATION = "how does conciliation work"  # a fallback today; the guide has nothing on conciliation
 API_TOKEN = f"review-loop-{uuid.uuid4().hex}"
 
 

@@ -10,7 +10,7 @@ import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Dict, Iterator, Optional
+from typing import Callable, Dict, Iterator, Optional
 
 import pytest
 import requests
@@ -85,18 +85,23 @@ def start_console(work: Path, extra_env: Optional[Dict[str, str]] = None) -> Con
         process = subprocess.Popen([sys.executable, "-m", "bot.console.app"], cwd=PROJECT_ROOT, env=env,
                                    stdout=log, stderr=subprocess.STDOUT)
     url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 60
-    while True:
+    if not console_answers(url, alive=lambda: process.poll() is None):
+        process.kill()
+        pytest.fail("the console did not start: " + (work / "console.log").read_text(errors="replace")[-3000:])
+    return Console(url, env, database_url, tracker_url, process)
+
+
+def console_answers(url: str, alive: Callable[[], bool] = lambda: True, timeout_s: float = 60) -> bool:
+    """Wait until the console at `url` serves its login page; False if it never does or `alive` says it died."""
+    deadline = time.monotonic() + timeout_s
+    while alive() and time.monotonic() < deadline:
         try:
             if requests.get(url + "/login", timeout=2).status_code == 200:
-                break
+                return True
         except requests.ConnectionError:
             pass
-        if process.poll() is not None or time.monotonic() > deadline:
-            process.kill()
-            pytest.fail("the console did not start: " + (work / "console.log").read_text(errors="replace")[-3000:])
         time.sleep(0.3)
-    return Console(url, env, database_url, tracker_url, process)
+    return False
 
 
 @pytest.fixture(scope="module")

@@ -19,7 +19,7 @@ import yaml
 from playwright.sync_api import Locator, Page, expect
 
 from bot.config import PROJECT_ROOT
-from tests.console.conftest import STAFF_EMAIL, STAFF_PASSWORD, create_staff_account
+from tests.console.conftest import STAFF_EMAIL, STAFF_PASSWORD, console_answers, create_staff_account
 from tests.console.test_console_browser import browser, page  # noqa: F401  (fixtures)
 from tests.e2e.conftest import Servers, start_servers
 
@@ -51,15 +51,7 @@ def staff(servers: Servers) -> Iterator[str]:
     """A staff account on the running servers' database, and the console's URL once it answers."""
     assert create_staff_account(servers.env, STAFF_EMAIL, STAFF_PASSWORD).returncode == 0
     url = console_url(servers)
-    deadline = time.monotonic() + 60
-    while True:
-        try:
-            if requests.get(url + "/login", timeout=2).status_code == 200:
-                break
-        except requests.ConnectionError:
-            pass
-        assert time.monotonic() < deadline, "the console did not answer"
-        time.sleep(0.5)
+    assert console_answers(url), "the console did not answer"
     yield url
 
 

@@ -10,7 +10,7 @@ from rasa_sdk.executor import CollectingDispatcher
 from actions.base import EventType, KnowledgeAction
 from bot.messages import message
 from bot.replies import fallback_payload
-from bot.understanding.topics import suggest_topics
+from bot.understanding.topics import may_be_about_danger, suggest_topics
 
 
 class ActionSuggestTopics(KnowledgeAction):
@@ -21,10 +21,13 @@ class ActionSuggestTopics(KnowledgeAction):
         return "action_suggest_topics"
 
     async def respond(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[Text, Any]) -> List[EventType]:
-        """Suggest topics from the classifier's ranking."""
+        """Suggest topics from the classifier's ranking, asking first whether someone is in danger when that is plausible."""
         ranking = tracker.latest_message.get("intent_ranking") or []
         topic_ids = suggest_topics(ranking, self.repository.topic_ids())
         titles = self.repository.titles(topic_ids)
         suggestions = [(topic_id, titles[topic_id]) for topic_id in topic_ids if topic_id in titles]
-        dispatcher.utter_message(text=message("fallback"), json_message=fallback_payload(suggestions))
+        danger = may_be_about_danger(ranking)
+        dispatcher.utter_message(
+            text=message("fallback_danger" if danger else "fallback"), json_message=fallback_payload(suggestions, may_be_danger=danger)
+        )
         return []

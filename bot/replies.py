@@ -12,6 +12,7 @@ Payload = Dict[str, Any]
 TELL_ME_MORE = {"title": "Tell me more", "payload": "/ask_more"}
 SUGGEST_PROCESS = {"title": "Suggest a process for me", "payload": "/recommend_process"}
 TALK_TO_PERSON = {"title": "Talk to a person", "payload": "/request_consultation"}
+SOMEONE_IN_DANGER = {"title": "Someone may be in danger", "payload": "/safety"}
 MAX_RELATED_FOLLOW_UPS = 2
 MAX_SUGGESTIONS = 3
 
@@ -50,15 +51,15 @@ def answer_payload(topic: Topic, detailed: bool = False) -> Payload:
     }
 
 
-def fallback_payload(suggested_titles: Sequence[tuple]) -> Payload:
-    """The `fallback` payload: up to three "did you mean" topics as buttons."""
+def fallback_payload(suggested_titles: Sequence[tuple], may_be_danger: bool = False) -> Payload:
+    """The `fallback` payload: up to three "did you mean" topics as buttons, first a way to say someone is in danger when that is possible."""
     return {
         "kind": "fallback",
         "suggestions": [
             {"topic": topic_id, "title": title, "payload": topic_payload(topic_id)}
             for topic_id, title in list(suggested_titles)[:MAX_SUGGESTIONS]
         ],
-        "follow_ups": [dict(TALK_TO_PERSON)],
+        "follow_ups": [dict(SOMEONE_IN_DANGER)] * may_be_danger + [dict(TALK_TO_PERSON)],
     }
 
 

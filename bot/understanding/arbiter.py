@@ -10,12 +10,13 @@ in-domain classifier to agree; when they don't, the message is out of scope.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Mapping, Optional
+from typing import Collection, Mapping, Optional
 
 from bot.understanding.intents import (
     CONVERSATION,
     DESCRIBE_DISPUTE,
     KNOWLEDGE_QUESTIONS,
+    LEGAL_ADVICE,
     NLU_FALLBACK,
     NON_ENGLISH,
     NOT_COVERED,
@@ -24,7 +25,18 @@ from bot.understanding.intents import (
     SAFETY,
     SITUATION_TOPICS,
 )
-from bot.understanding.scope import ASKS_RECOMMENDATION, DANGER, IN_DOMAIN, NOT_COVERED_QUESTION
+from bot.understanding.scope import ASKS_RECOMMENDATION, DANGER, IN_DOMAIN, NOT_COVERED_QUESTION, fact_task_name
+
+
+# Knowledge questions about what a process is or does, and messages the classifier can't place:
+# when they name a process the guide never mentions, the guide has no answer for them.
+_ABOUT_A_PROCESS = (KNOWLEDGE_QUESTIONS - {LEGAL_ADVICE}) | {NLU_FALLBACK, OUT_OF_SCOPE}
+# Processes whose names have no everyday sense ("negotiate a discount", "a squash court" do): a
+# message naming one is about our field even when it matches no topic ("how do I choose a good
+# mediator?"), so it is not covered rather than out of scope.
+IN_FIELD_PROCESSES = frozenset({"mediation", "arbitration"})
+_SAFETY_RULED_OUT = fact_task_name("safety", False)
+_SAFETY_CLAIMED = fact_task_name("safety", True)
 
 
 @dataclass(frozen=True)
@@ -51,6 +63,10 @@ class Thresholds:
     # "how should I proceed?" names no dispute, yet in this chat it can only mean one thing.
     agreed_recommendation: float = 0.7
     agreed_recommendation_in_domain: float = 0.4
+    # The classifier's `safety` is overruled when the fact extractor is at least this sure the user
+    # ruled danger out ("he's never been violent, he's just stubborn") and no part of the message
+    # claims danger: danger words under a negation are what the intent classifier can't read.
+    danger_ruled_out: float = 0.9
 
 
 @dataclass(frozen=True)
@@ -69,9 +85,16 @@ def arbitrate(
     danger: bool,
     non_english: bool,
     asks_what_to_do: bool = False,
+    names_uncovered_process: bool = False,
+    named_processes: Collection[str] = (),
     thresholds: Thresholds = Thresholds(),
 ) -> Verdict:
-    """The intent the assistant acts on for one message."""
+    """The intent the assistant acts on for one message.
+
+    `danger` and `asks_what_to_do` come from the wording (bot/understanding/safety.py, facts.py),
+    `names_uncovered_process` from the vocabulary of processes the guide never mentions, and
+    `named_processes` are the canonical `process` entities of the message.
+    """
     if danger:
         return Verdict(SAFETY, "danger signal")
     in_domain = scores.get(IN_DOMAIN, 1.0)
@@ -81,21 +104,30 @@ def arbitrate(
         return Verdict(NON_ENGLISH, "language")
     if intent in CONVERSATION and confidence >= thresholds.conversation and in_domain >= thresholds.conversation_in_domain:
         return Verdict(intent, "classifier")
-    if intent == OUT_OF_SCOPE:
-        return Verdict(OUT_OF_SCOPE, "classifier")
     asks_recommendation = scores.get(ASKS_RECOMMENDATION, 0.0)
+    wants_recommendation = asks_recommendation >= thresholds.recommendation
+    if names_uncovered_process and intent in _ABOUT_A_PROCESS and not wants_recommendation:
+        return Verdict(NOT_COVERED, "names a process the guide doesn't cover")
+    in_our_field = bool(IN_FIELD_PROCESSES.intersection(named_processes))
+    if intent == OUT_OF_SCOPE:
+        return Verdict(NOT_COVERED, "names mediation or arbitration") if in_our_field else Verdict(OUT_OF_SCOPE, "classifier")
     if (intent == RECOMMEND and asks_recommendation >= thresholds.agreed_recommendation
             and in_domain >= thresholds.agreed_recommendation_in_domain):
         return Verdict(RECOMMEND, "classifiers agree")
     if in_domain < thresholds.in_domain:
-        return Verdict(OUT_OF_SCOPE, "off-domain")
-    if intent == SAFETY:
+        return Verdict(NOT_COVERED, "names mediation or arbitration") if in_our_field else Verdict(OUT_OF_SCOPE, "off-domain")
+    danger_ruled_out = intent == SAFETY and _rules_danger_out(scores, thresholds)
+    if danger_ruled_out:
+        intent = DESCRIBE_DISPUTE
+    elif intent == SAFETY:
         if confidence >= thresholds.safety:
             return Verdict(SAFETY, "classifier")
         if scores.get(DANGER, 0.0) >= thresholds.unsure_safety_danger:
             return Verdict(SAFETY, "classifiers lean to danger")
-        return Verdict(NLU_FALLBACK, "unsure safety")
-    wants_recommendation = asks_recommendation >= thresholds.recommendation
+        if not wants_recommendation:
+            return Verdict(NLU_FALLBACK, "unsure safety")
+        # The recommendation's first question is whether anyone is in danger: asked there.
+        return Verdict(RECOMMEND, "unsure safety, asks for a recommendation")
     backstop = asks_what_to_do and intent in SITUATION_TOPICS | {DESCRIBE_DISPUTE, NLU_FALLBACK}
     if intent == RECOMMEND or wants_recommendation or backstop:
         reason = "classifier" if intent == RECOMMEND else ("recommendation request" if wants_recommendation else "asks what to do")
@@ -104,4 +136,13 @@ def arbitrate(
         return Verdict(NOT_COVERED, "classifier")
     if intent in KNOWLEDGE_QUESTIONS | {NLU_FALLBACK} and scores.get(NOT_COVERED_QUESTION, 0.0) >= thresholds.not_covered:
         return Verdict(NOT_COVERED, "not covered")
-    return Verdict(intent, "classifier")
+    return Verdict(intent, "danger ruled out" if danger_ruled_out else "classifier")
+
+
+def _rules_danger_out(scores: Mapping[str, float], thresholds: Thresholds) -> bool:
+    """Whether the message says no one is in danger, with nothing in it claiming otherwise."""
+    return (
+        scores.get(_SAFETY_RULED_OUT, 0.0) >= thresholds.danger_ruled_out
+        and scores.get(_SAFETY_CLAIMED, 0.0) < 1 - thresholds.danger_ruled_out
+        and scores.get(DANGER, 0.0) < thresholds.unsure_safety_danger
+    )

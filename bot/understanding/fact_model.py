@@ -22,7 +22,7 @@ from sklearn.pipeline import FeatureUnion
 from bot.recommend import FACTS
 from bot.understanding.facts import INTENT_FACTS
 from bot.understanding.intents import NON_ENGLISH, RECOMMEND
-from bot.understanding.scope import _features, clauses, fact_task_name, normalise, stacked_heads
+from bot.understanding.scope import _features, clauses, fact_task_name, fit_in_parallel, normalise, stacked_heads
 
 NOT_STATED, TRUE, FALSE = 0, 1, 2
 # Recommendation requests often describe a situation too, and messages in other languages are not
@@ -67,13 +67,12 @@ class FactModel:
         texts = [normalise(text) for text, _ in cases]
         features = features if features is not None else _features().fit(texts)
         matrix = features.transform(texts)
-        classifiers: Dict[str, LogisticRegression] = {}
+        jobs = {}
         for fact in FACTS:
             labels = np.array([NOT_STATED if fact not in facts else (TRUE if facts[fact] else FALSE) for _, facts in cases])
-            if len(set(labels.tolist())) < 2:
-                continue
-            classifiers[fact] = LogisticRegression(C=8.0, max_iter=3000, random_state=seed).fit(matrix, labels)
-        return cls(features, classifiers)
+            if len(set(labels.tolist())) >= 2:
+                jobs[fact] = (LogisticRegression(C=8.0, max_iter=3000, random_state=seed), matrix, labels)
+        return cls(features, fit_in_parallel(jobs))
 
     @property
     def facts(self) -> List[str]:

@@ -8,13 +8,14 @@ NON_ENGLISH = "non_english"
 OUT_OF_SCOPE = "out_of_scope"
 NOT_COVERED = "not_covered"
 NLU_FALLBACK = "nlu_fallback"
+LEGAL_ADVICE = "legal_advice_boundary"
 
 # Questions the knowledge base answers (each intent is also a topic id).
 KNOWLEDGE_QUESTIONS = frozenset(
     {
         "mediation_vs_negotiation", "what_is_mediation", "what_is_negotiation", "mediator_role",
         "mediator_decision_power", "arbitration_and_court", "voluntary_nature", "binding_agreements",
-        "meeting_formats", "process_flexibility", "legal_advice_boundary",
+        "meeting_formats", "process_flexibility", LEGAL_ADVICE,
     }
 )
 # Situations the user describes; also knowledge-base topics.

@@ -24,11 +24,12 @@ logger = logging.getLogger(__name__)
 
 from bot.understanding.arbiter import Thresholds, arbitrate
 from bot.understanding.facts import asks_what_to_do
-from bot.understanding.language import detect_language
+from bot.understanding.language import message_language
 from bot.understanding.safety import safety_signals
+from bot.understanding.vocabulary import names_uncovered_process
 from bot.understanding import fact_model, facts, intents, scope
 from bot.understanding.fact_model import FactModel, fact_data_files, read_fact_cases, training_cases
-from bot.understanding.scope import IntentModel, ScopeModel
+from bot.understanding.scope import ASKS_RECOMMENDATION, ENGLISH_WORDS, IntentModel, ScopeModel
 
 SCOPE_KEY = "scope"
 ARBITER_KEY = "arbiter"
@@ -215,18 +216,21 @@ class MessageArbiter(GraphComponent):
             if not text.strip() or text.startswith("/"):
                 continue
             predicted: Dict[str, Any] = message.get(INTENT) or {}
-            language = detect_language(text)
+            scores = message.get(SCOPE_KEY) or {}
+            language = message_language(text, scores.get(ENGLISH_WORDS, 0.0))
             verdict = arbitrate(
                 predicted.get("name"),
                 float(predicted.get("confidence") or 0.0),
-                message.get(SCOPE_KEY) or {},
+                scores,
                 danger=bool(safety_signals(text)),
                 non_english=language != "en",
                 asks_what_to_do=asks_what_to_do(text),
+                names_uncovered_process=names_uncovered_process(text),
+                named_processes=[entity.get("value") for entity in message.get(ENTITIES) or [] if entity.get("entity") == "process"],
                 thresholds=self._thresholds,
             )
             message.set(LANGUAGE_KEY, language, add_to_output=True)
-            asks_recommendation = (message.get(SCOPE_KEY) or {}).get("asks_recommendation", 0.0) >= self._thresholds.recommendation
+            asks_recommendation = scores.get(ASKS_RECOMMENDATION, 0.0) >= self._thresholds.recommendation
             message.set(
                 ARBITER_KEY,
                 {"intent": predicted.get("name"), "reason": verdict.reason, "asks_recommendation": asks_recommendation},

@@ -12,6 +12,9 @@ DEFINITION_INTENTS = frozenset(
 )
 MEDIATION_TOPICS = frozenset({"what_is_mediation", "mediator_role", "mediator_decision_power"})
 DECIDING_PROCESSES = frozenset({"arbitration", "court"})
+# Questions about the mediator that compare them with a judge or an arbitrator ("isn't the
+# mediator basically a judge?") stay about the mediator.
+MEDIATOR_TOPICS = frozenset({"mediator_role", "mediator_decision_power"})
 
 
 def resolve_topic(intent: Optional[str], processes: Iterable[str]) -> Optional[str]:
@@ -19,7 +22,7 @@ def resolve_topic(intent: Optional[str], processes: Iterable[str]) -> Optional[s
     if intent is None or intent not in DEFINITION_INTENTS:
         return intent
     named = set(processes)
-    if named & DECIDING_PROCESSES:
+    if named & DECIDING_PROCESSES and not ("mediation" in named and intent in MEDIATOR_TOPICS):
         return "arbitration_and_court"
     if named == {"mediation", "negotiation"}:
         return "mediation_vs_negotiation"
@@ -28,6 +31,18 @@ def resolve_topic(intent: Optional[str], processes: Iterable[str]) -> Optional[s
     if named == {"mediation"} and intent not in MEDIATION_TOPICS:
         return "what_is_mediation"
     return intent
+
+
+# A message the assistant is unsure about may be about danger when the intent classifier gives
+# `safety` at least this probability: the did-you-mean reply then asks about danger first. (On the
+# tuning sets, 0.3 reaches every danger message that gets a fallback.)
+POSSIBLE_DANGER_CONFIDENCE = 0.3
+
+
+def may_be_about_danger(intent_ranking: Iterable[dict]) -> bool:
+    """Whether the classifier's ranking leaves danger plausible enough to ask about it."""
+    return any(item.get("name") == "safety" and float(item.get("confidence") or 0.0) >= POSSIBLE_DANGER_CONFIDENCE
+               for item in intent_ranking)
 
 
 # Offered when nothing in the message points to a topic.

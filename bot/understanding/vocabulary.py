@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from typing import Dict, Iterator, Mapping, Sequence, Tuple
 
 # Canonical process -> the words people use for it (inflections and common misspellings).
@@ -25,6 +26,30 @@ PROCESS_TERMS: Mapping[str, Sequence[str]] = {
         "law suit", "sue", "suing", "sued", "trial", "tribunal", "small claims",
     ),
 }
+
+# Ways of resolving a dispute that the firm's guide never mentions. A question about one of them
+# ("what is conciliation?", "is an ombudsman like an arbitrator?") is one the guide doesn't answer,
+# however much it sounds like a question about mediation.
+UNCOVERED_PROCESS_TERMS: Sequence[str] = (
+    "conciliation", "conciliations", "conciliator", "conciliators", "concilliation", "conciliaton",
+    "early conciliation", "ombudsman", "ombudsmen", "ombudsperson", "ombuds", "ombudsman's",
+    "collaborative law", "collaborative divorce", "collaborative practice", "collaborative lawyer",
+    "collaborative lawyers", "collaborative process", "adjudication", "adjudications", "adjudicator",
+    "adjudicators", "adjudicaton", "expert determination", "expert determiner", "neutral evaluation",
+    "neutral evaluator", "med-arb", "med arb", "medarb", "arb-med", "arb med", "mediation-arbitration",
+    "restorative justice", "acas", "dispute board", "dispute review board", "dispute adjudication board",
+    "parenting coordinator", "parenting coordination", "family group conference",
+    "family group conferencing", "online dispute resolution", "mini-trial", "mini trial",
+)
+_UNCOVERED_PROCESS = re.compile(
+    r"(?<![\w-])(?:" + "|".join(re.escape(term) for term in sorted(UNCOVERED_PROCESS_TERMS, key=len, reverse=True)) + r")(?![\w-])"
+)
+
+
+def names_uncovered_process(text: str) -> bool:
+    """Whether a message names a way of resolving disputes that the guide doesn't cover."""
+    return bool(_UNCOVERED_PROCESS.search(" ".join((text or "").lower().replace("’", "'").split())))
+
 
 # Canonical party -> how people name the other side.
 PARTY_TERMS: Mapping[str, Sequence[str]] = {

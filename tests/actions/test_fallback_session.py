@@ -30,6 +30,30 @@ async def test_fallback_suggests_the_ranked_topics_with_titles() -> None:
     ]
 
 
+async def test_fallback_asks_about_danger_first_when_danger_is_plausible() -> None:
+    """When `safety` is a plausible reading ("I got attacked by my neighbour this morning"), the reply offers to say so first."""
+    ranking = [{"name": "nlu_fallback", "confidence": 1.0}, {"name": "safety", "confidence": 0.46}, {"name": "impasse", "confidence": 0.2}]
+    dispatcher = CollectingDispatcher()
+    await ActionSuggestTopics().run(dispatcher, make_tracker("nlu_fallback", ranking=ranking), DOMAIN)
+    [message] = dispatcher.messages
+    assert "may be in danger" in message["text"]
+    assert message["custom"]["follow_ups"] == [
+        {"title": "Someone may be in danger", "payload": "/safety"},
+        {"title": "Talk to a person", "payload": "/request_consultation"},
+    ]
+    assert [s["topic"] for s in message["custom"]["suggestions"]] == ["impasse"]
+
+
+async def test_fallback_without_danger_in_the_ranking_offers_a_person_only() -> None:
+    """An unclear message with `safety` ranked low gets the usual follow-up: a person at the firm."""
+    ranking = [{"name": "nlu_fallback", "confidence": 1.0}, {"name": "impasse", "confidence": 0.4}, {"name": "safety", "confidence": 0.1}]
+    dispatcher = CollectingDispatcher()
+    await ActionSuggestTopics().run(dispatcher, make_tracker("nlu_fallback", ranking=ranking), DOMAIN)
+    [message] = dispatcher.messages
+    assert "danger" not in message["text"]
+    assert message["custom"]["follow_ups"] == [{"title": "Talk to a person", "payload": "/request_consultation"}]
+
+
 async def test_fallback_without_a_likely_topic_offers_starter_topics() -> None:
     """When no topic is ranked, the suggestions are the three starter topics."""
     dispatcher = CollectingDispatcher()

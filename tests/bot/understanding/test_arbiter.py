@@ -49,6 +49,17 @@ def scores(**changes: float) -> Dict[str, float]:
         # safety from the classifier alone, without a danger signal in the wording
         ("safety", 0.9, IN, False, False, False, "safety", "classifier"),
         ("safety", 0.5, IN, False, False, False, "nlu_fallback", "unsure safety"),
+        # ... which, when the message also asks which process to use, starts the recommendation (its first question is about danger)
+        ("safety", 0.5, scores(asks_recommendation=0.9), False, False, False, "recommend_process",
+         "unsure safety, asks for a recommendation"),
+        # ... and gives way when the fact extractor is sure the user ruled danger out ("he's never been violent")
+        ("safety", 0.9, scores(**{"fact:safety=false": 0.95}), False, False, False, "describe_dispute", "danger ruled out"),
+        ("safety", 0.9, scores(**{"fact:safety=false": 0.95, "asks_recommendation": 0.9}), False, False, False,
+         "recommend_process", "recommendation request"),
+        # ... but not when a part of the message claims danger, or the danger classifier leans to it
+        ("safety", 0.9, scores(**{"fact:safety=false": 0.95, "fact:safety=true": 0.5}), False, False, False, "safety", "classifier"),
+        ("safety", 0.9, scores(**{"fact:safety=false": 0.95, "danger": 0.6}), False, False, False, "safety", "learned danger"),
+        ("safety", 0.9, scores(**{"fact:safety=false": 0.8}), False, False, False, "safety", "classifier"),
         # recommendation requests, also inside a situation
         ("communication_breakdown", 0.8, scores(asks_recommendation=0.9), False, False, False, "recommend_process", "recommendation request"),
         ("communication_breakdown", 0.8, IN, False, False, True, "recommend_process", "asks what to do"),
@@ -70,6 +81,50 @@ def test_arbitrate(
 ) -> None:
     """Each rule changes the intent only in its own case, in the documented order."""
     verdict = arbitrate(intent, confidence, given, danger=danger, non_english=non_english, asks_what_to_do=asks)
+    assert (verdict.intent, verdict.reason) == (expected, reason)
+
+
+@pytest.mark.parametrize(
+    "intent, given, expected, reason",
+    [
+        # a question about a process the guide never mentions has no answer there, however it was classified
+        ("what_is_mediation", IN, "not_covered", "names a process the guide doesn't cover"),
+        ("mediation_vs_negotiation", IN, "not_covered", "names a process the guide doesn't cover"),
+        ("out_of_scope", OFF, "not_covered", "names a process the guide doesn't cover"),
+        ("nlu_fallback", IN, "not_covered", "names a process the guide doesn't cover"),
+        # a request for a recommendation, a situation, advice and the conversation's moves keep their intent
+        ("what_is_mediation", scores(asks_recommendation=0.9), "recommend_process", "recommendation request"),
+        ("other_side_unwilling", IN, "other_side_unwilling", "classifier"),
+        ("legal_advice_boundary", IN, "legal_advice_boundary", "classifier"),
+        ("thanks", IN, "thanks", "classifier"),
+    ],
+)
+def test_a_process_the_guide_does_not_cover(intent: str, given: Dict[str, float], expected: str, reason: str) -> None:
+    """Messages naming an uncovered process ("what is conciliation?") get not_covered instead of a topic's answer."""
+    verdict = arbitrate(intent, 0.8, given, danger=False, non_english=False, names_uncovered_process=True)
+    assert (verdict.intent, verdict.reason) == (expected, reason)
+
+
+@pytest.mark.parametrize(
+    "intent, given, processes, expected, reason",
+    [
+        # naming mediation or arbitration puts a message in our field: not covered rather than out of scope
+        ("out_of_scope", IN, ["mediation"], "not_covered", "names mediation or arbitration"),
+        ("mediator_role", OFF, ["mediation"], "not_covered", "names mediation or arbitration"),
+        ("out_of_scope", OFF, ["arbitration", "court"], "not_covered", "names mediation or arbitration"),
+        # negotiation and court have everyday senses ("negotiate a discount", "book a squash court")
+        ("out_of_scope", IN, ["negotiation"], "out_of_scope", "classifier"),
+        ("out_of_scope", OFF, ["court"], "out_of_scope", "classifier"),
+        ("what_is_mediation", OFF, [], "out_of_scope", "off-domain"),
+        # in domain, the processes named change nothing
+        ("mediator_role", IN, ["mediation"], "mediator_role", "classifier"),
+    ],
+)
+def test_naming_mediation_or_arbitration_is_never_out_of_scope(
+    intent: str, given: Dict[str, float], processes: list, expected: str, reason: str,
+) -> None:
+    """A message the classifiers put out of scope but that names mediation or arbitration gets not_covered."""
+    verdict = arbitrate(intent, 0.8, given, danger=False, non_english=False, named_processes=processes)
     assert (verdict.intent, verdict.reason) == (expected, reason)
 
 

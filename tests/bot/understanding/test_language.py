@@ -10,7 +10,7 @@ from typing import Dict, List, Tuple
 import pytest
 import yaml
 
-from bot.understanding.language import detect_language, language_candidates, looks_non_english
+from bot.understanding.language import detect_language, language_candidates, looks_non_english, message_language
 
 SAMPLES: Dict = yaml.safe_load((Path(__file__).parent / "language_samples.yml").read_text(encoding="utf-8"))
 OTHER: List[Tuple[str, str]] = [(text, code) for code, texts in SAMPLES["other"].items() for text in texts]
@@ -50,6 +50,22 @@ def test_most_short_messages_in_other_languages_are_recognised() -> None:
 def test_other_scripts_are_not_english(text: str, code: str) -> None:
     """Text in another script is never taken for English."""
     assert detect_language(text) == code
+
+
+@pytest.mark.parametrize(
+    "text, share, expected",
+    [
+        # the detector reads these as Norwegian; their words are the English training data's
+        ("how does med-arb compare to plain mediation", 0.875, "en"),
+        ("how does med-arb compare to plain mediation", 0.5, "no"),
+        # too few words to overrule the detector, whatever their share
+        ("muchas gracias", 1.0, "es"),
+        ("ich habe angst vor meinem mann", 0.2, "de"),
+    ],
+)
+def test_words_of_the_english_training_data_keep_a_message_english(text: str, share: float, expected: str) -> None:
+    """A message of three words or more, 80 % of them words of the English examples, stays English."""
+    assert message_language(text, english_word_share=share) == expected
 
 
 @pytest.mark.parametrize("text", ["", "   ", "🙂🙂🙂", "123 456", "?!"])

@@ -10,7 +10,7 @@ import spacy
 from spacy.language import Language
 
 from bot.understanding.pipeline import build_pipeline, save_pipeline
-from bot.understanding.vocabulary import ENTITY_TERMS, canonical_value
+from bot.understanding.vocabulary import ENTITY_TERMS, canonical_value, names_uncovered_process
 
 
 @pytest.fixture(scope="module")
@@ -55,3 +55,25 @@ def test_every_surface_form_is_unique_per_entity() -> None:
         forms = [form for values in terms.values() for form in values]
         assert len(forms) == len(set(forms)), label
         assert canonical_value(label, forms[0].upper())[1] in terms
+
+
+@pytest.mark.parametrize(
+    "text, named",
+    [
+        ("what is conciliation", True),
+        ("Is an Ombudsman like an arbitrator?", True),
+        ("is collaborative divorce cheaper than mediation", True),
+        ("how does med-arb work", True),
+        ("can ACAS help with my employer", True),
+        ("what’s an adjudicator", True),
+        # everyday words that contain or resemble a name stay unnamed
+        ("be conciliatory with him", False),
+        ("I just want someone to adjudicate", False),
+        ("what is mediation", False),
+        ("my medarbeiter won't pay", False),
+        ("", False),
+    ],
+)
+def test_processes_the_guide_does_not_cover_are_recognised(text: str, named: bool) -> None:
+    """Messages naming a dispute process the guide never mentions are recognised as such, case and apostrophes aside."""
+    assert names_uncovered_process(text) is named

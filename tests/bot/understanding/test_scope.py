@@ -6,7 +6,11 @@ from typing import List, Tuple
 
 import pytest
 
-from bot.understanding.scope import ASKS_RECOMMENDATION, IN_DOMAIN, NOT_COVERED_QUESTION, ScopeModel, Task
+from sklearn.feature_extraction.text import TfidfVectorizer
+
+from bot.understanding.scope import (
+    ASKS_RECOMMENDATION, ENGLISH_WORDS, IN_DOMAIN, NOT_COVERED_QUESTION, FastTfidfVectorizer, ScopeModel, Task, english_word_share,
+)
 
 EXAMPLES: List[Tuple[str, str]] = [
     *[(f"what is mediation {suffix}", "what_is_mediation") for suffix in ("exactly", "about", "like", "in a dispute", "for us")],
@@ -44,10 +48,26 @@ def test_each_task_separates_its_examples(model: ScopeModel, text: str, task: st
     assert (scores[task] > 0.5) is high, scores
 
 
+@pytest.mark.parametrize(
+    "text, share",
+    [
+        ("what is mediation", 1.0),
+        ("which process should i use for med-arb", 0.75),
+        ("hola necesito ayuda", 0.0),
+        ("Mediation ALWAYS?", 0.5),
+        ("123 !!!", 0.0),
+    ],
+)
+def test_english_word_share_counts_the_words_of_english_examples(model: ScopeModel, text: str, share: float) -> None:
+    """The share of a message's words seen in English training examples; another language's examples don't count."""
+    assert model.scores([text])[0][ENGLISH_WORDS] == share
+    assert english_word_share(text, model.english_vocabulary) == share
+
+
 def test_task_needing_absent_intents_is_left_out() -> None:
-    """A task whose examples are all of one class is not trained, and not reported."""
+    """A task whose examples are all of one class is not trained, and not reported (the English word share still is)."""
     trained = ScopeModel.train([("hello", "greet"), ("hi there", "greet")], tasks=[Task("only", positive=frozenset({"greet"}))])
-    assert trained.task_names == [] and trained.scores(["hello"]) == [{}]
+    assert trained.task_names == [] and trained.scores(["hello"]) == [{ENGLISH_WORDS: 1.0}]
 
 
 @pytest.mark.parametrize(
@@ -103,3 +123,19 @@ def test_stacked_probabilities_equal_each_classifiers_own() -> None:
     stacked = StackedHeads(classifiers).probabilities(matrix)
     for name, classifier in classifiers.items():
         np.testing.assert_allclose(stacked[name], classifier.predict_proba(matrix), rtol=1e-9, atol=1e-12)
+
+
+@pytest.mark.parametrize(
+    "options",
+    [
+        {"ngram_range": (1, 2), "token_pattern": r"(?u)\b\w[\w']*\b", "sublinear_tf": True},
+        {"analyzer": "char_wb", "ngram_range": (2, 5), "sublinear_tf": True, "min_df": 2},
+        {"norm": None, "use_idf": False},
+    ],
+)
+def test_fast_tfidf_vectorizer_gives_the_same_rows(options: dict) -> None:
+    """FastTfidfVectorizer's rows equal TfidfVectorizer's for the same options, unseen words and empty texts included."""
+    texts = [text for text, _ in EXAMPLES]
+    unseen = ["what is conciliation", "he hit the roof", "", "mediation mediation mediation"]
+    expected = TfidfVectorizer(**options).fit(texts).transform(unseen)
+    assert abs(FastTfidfVectorizer(**options).fit(texts).transform(unseen) - expected).max() < 1e-12

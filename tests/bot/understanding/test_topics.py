@@ -18,6 +18,8 @@ from bot.understanding.topics import STARTER_TOPICS, resolve_topic, suggest_topi
         ("mediator_role", [], "mediator_role"),
         ("mediator_decision_power", ["arbitration"], "arbitration_and_court"),
         ("mediator_decision_power", ["mediation"], "mediator_decision_power"),
+        ("mediator_decision_power", ["mediation", "court"], "mediator_decision_power"),
+        ("mediator_role", ["mediation", "arbitration"], "mediator_role"),
         ("what_is_mediation", ["negotiation"], "what_is_negotiation"),
         ("what_is_negotiation", ["mediation"], "what_is_mediation"),
         ("what_is_mediation", ["mediation", "negotiation"], "mediation_vs_negotiation"),

@@ -32,8 +32,8 @@ from bot.understanding.intents import (
     SAFETY,
 )
 from bot.understanding.safety import safety_signals
-from bot.understanding.vocabulary import names_uncovered_process
 from bot.understanding.topics import may_be_about_danger, resolve_topic
+from bot.understanding.vocabulary import names_uncovered_process
 
 Parse = Callable[[Sequence[str]], List[Dict[str, Any]]]
 

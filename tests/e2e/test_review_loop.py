@@ -29,7 +29,8 @@ WEATHER = "what's the weather like tomorrow?"
 # The premise is checked first: if a retrain on new data starts answering one of these, pick others.
 GO_BETWEEN = ["whats the deal with a go-between", "what's the deal with go-betweens", "whats the deal with a go between person"]
 TOPIC = "mediator_role"
-CONCILIATION = "how does conciliation work"  # a fallback today; the guide has nothing on conciliation
+# Not answered today (out of scope), and the guide has nothing on it: staff mark it not covered.
+LOK_ADALAT = "how does a lok adalat work"
 API_TOKEN = f"review-loop-{uuid.uuid4().hex}"
 
 
@@ -79,8 +80,8 @@ def test_a_decision_in_the_inbox_teaches_the_assistant_after_a_retrain(servers: 
     began = time.monotonic()
     before = [reply_of(servers, text) for text in GO_BETWEEN]
     assert [r["kind"] for r in before] == ["fallback", "out_of_scope", "fallback"]  # not answered, least of all with TOPIC
-    conciliation = reply_of(servers, CONCILIATION)
-    assert conciliation["kind"] == "fallback"
+    lok_adalat = reply_of(servers, LOK_ADALAT)
+    assert lok_adalat["kind"] in ("fallback", "out_of_scope")
     weather_sender = f"review-{uuid.uuid4().hex}"
     assert servers.say(weather_sender, WEATHER)[0]["custom"]["kind"] == "out_of_scope"
     servers.say(weather_sender, "please write to ana@example.com about the weather in Lisbon tomorrow")
@@ -109,8 +110,8 @@ def test_a_decision_in_the_inbox_teaches_the_assistant_after_a_retrain(servers: 
     if line_of(weather_sender).count():  # the message with the email address, when it is a line of its own
         decide(line_of(weather_sender).first, "out_of_scope")
     expect(line_of(weather_sender)).to_have_count(0)
-    decide(line_of(conciliation["sender"]), "not_covered", note="a page on conciliation")
-    expect(line_of(conciliation["sender"])).to_have_count(0)
+    decide(line_of(lok_adalat["sender"]), "not_covered", note="a page on lok adalats")
+    expect(line_of(lok_adalat["sender"])).to_have_count(0)
     expect(page.locator("table.decided tr").filter(has_text=f"topic: {TOPIC}")).to_have_count(3)
 
     project = tmp_path / "project"
@@ -128,10 +129,10 @@ def test_a_decision_in_the_inbox_teaches_the_assistant_after_a_retrain(servers: 
     examples: Dict[str, List[str]] = {entry["intent"]: entry["examples"].splitlines() for entry in yaml.safe_load(written_text)["nlu"]}
     assert sorted(examples[TOPIC]) == sorted(f"- {text}" for text in GO_BETWEEN)
     assert f"- {WEATHER}" in examples["out_of_scope"]
-    assert examples["not_covered"] == [f"- {CONCILIATION}"]
+    assert examples["not_covered"] == [f"- {LOK_ADALAT}"]
     assert "@" not in written_text and "[email]" in written_text
     with (tmp_path / "reports" / "needs-new-content.csv").open() as handle:
-        assert [(r["message"], r["note"]) for r in csv.DictReader(handle)] == [(CONCILIATION, "a page on conciliation")]
+        assert [(r["message"], r["note"]) for r in csv.DictReader(handle)] == [(LOK_ADALAT, "a page on lok adalats")]
 
     model_dir = tmp_path / "models"
     training_began = time.monotonic()
@@ -148,5 +149,5 @@ def test_a_decision_in_the_inbox_teaches_the_assistant_after_a_retrain(servers: 
 
     after = reply_of(servers, GO_BETWEEN[0])
     assert (after["kind"], after["topic"]) == ("answer", TOPIC)
-    assert reply_of(servers, CONCILIATION)["kind"] == "not_covered"
+    assert reply_of(servers, LOK_ADALAT)["kind"] == "not_covered"
     print(f"review loop: {time.monotonic() - began:.1f} s from the first message to the answer on the new model")

@@ -58,7 +58,6 @@ def scores(**changes: float) -> Dict[str, float]:
          "recommend_process", "recommendation request"),
         # ... but not when a part of the message claims danger, or the danger classifier leans to it
         ("safety", 0.9, scores(**{"fact:safety=false": 0.95, "fact:safety=true": 0.5}), False, False, False, "safety", "classifier"),
-        ("safety", 0.9, scores(**{"fact:safety=false": 0.95, "danger": 0.6}), False, False, False, "safety", "learned danger"),
         ("safety", 0.9, scores(**{"fact:safety=false": 0.8}), False, False, False, "safety", "classifier"),
         # recommendation requests, also inside a situation
         ("communication_breakdown", 0.8, scores(asks_recommendation=0.9), False, False, False, "recommend_process", "recommendation request"),
@@ -139,6 +138,15 @@ def test_unsure_safety_counts_when_the_danger_classifier_leans_to_danger(danger:
     thresholds = Thresholds(danger=0.85, unsure_safety_danger=0.5)
     verdict = arbitrate("safety", 0.6, scores(danger=danger), danger=False, non_english=False, thresholds=thresholds)
     assert verdict.intent == expected
+
+
+def test_danger_is_not_ruled_out_while_the_danger_classifier_leans_to_it() -> None:
+    """Below the learned-danger threshold, a danger score of at least `unsure_safety_danger` keeps the classifier's safety."""
+    thresholds = Thresholds(danger=0.85, unsure_safety_danger=0.5)
+    ruled_out = scores(**{"fact:safety=false": 0.95})
+    assert arbitrate("safety", 0.9, {**ruled_out, "danger": 0.3}, danger=False, non_english=False, thresholds=thresholds).intent == "describe_dispute"
+    verdict = arbitrate("safety", 0.9, {**ruled_out, "danger": 0.6}, danger=False, non_english=False, thresholds=thresholds)
+    assert (verdict.intent, verdict.reason) == ("safety", "classifier")
 
 
 def test_thresholds_are_configurable() -> None:

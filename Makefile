@@ -12,7 +12,11 @@ SPACY_MODEL := build/spacy-en-commonground/meta.json
 MODEL := models/commonground.tar.gz
 WEB_BUNDLE := web/dist/commonground-widget.js
 WEB_SOURCES := web/package.json web/package-lock.json web/build.mjs $(shell find web/src -type f 2>/dev/null)
-TRAINING_INPUTS := config.yml domain.yml $(addprefix bot/understanding/,scope.py fact_model.py facts.py intents.py rasa_components.py) $(shell find data/nlu data/facts data/rules data/stories -name '*.yml' 2>/dev/null) $(SPACY_MODEL)
+TRAINING_INPUTS := config.yml domain.yml $(addprefix bot/understanding/,scope.py fact_model.py facts.py intents.py rasa_components.py danger_model.py) $(shell find data/nlu data/facts data/safety data/rules data/stories -name '*.yml' 2>/dev/null) $(SPACY_MODEL)
+# The list of training files itself, rewritten only when it changes: a deleted or renamed data file
+# retrains too (make alone only notices files that are newer than the model).
+TRAINING_LIST := build/training-inputs.txt
+$(shell mkdir -p build && { [ "$$(cat $(TRAINING_LIST) 2>/dev/null)" = "$(sort $(TRAINING_INPUTS))" ] || echo "$(sort $(TRAINING_INPUTS))" > $(TRAINING_LIST); })
 
 export RASA_PORT ?= 5005
 export ACTION_PORT ?= 5055
@@ -101,7 +105,7 @@ $(INSTALLED): requirements.txt scripts/find-python.sh
 $(SPACY_MODEL): $(INSTALLED) bot/understanding/pipeline.py bot/understanding/vocabulary.py
 	$(PY) -m bot.understanding.pipeline build/spacy-en-commonground
 
-$(MODEL): $(INSTALLED) $(TRAINING_INPUTS)
+$(MODEL): $(INSTALLED) $(TRAINING_INPUTS) $(TRAINING_LIST)
 	$(RASA) train --fixed-model-name commonground --out models
 	@touch $@
 

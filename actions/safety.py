@@ -11,7 +11,7 @@ from actions.base import EventType
 from bot.config import get_settings
 from bot.messages import message
 from bot.replies import TALK_TO_PERSON
-from bot.understanding.safety import safety_language, safety_message_key
+from bot.understanding.safety import safety_message_key, safety_reply_language
 
 
 class ActionSafety(Action):
@@ -24,7 +24,7 @@ class ActionSafety(Action):
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[Text, Any]) -> List[EventType]:
         """The translated guidance with the emergency number, or `utter_safety` in English."""
         text = tracker.latest_message.get("text") or ""
-        key = safety_message_key(safety_language(text))
+        key = safety_message_key(safety_reply_language(text, tracker.latest_message.get("language")))
         if key is None:
             dispatcher.utter_message(response="utter_safety")
             return []

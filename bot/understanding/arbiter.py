@@ -10,7 +10,7 @@ in-domain classifier to agree; when they don't, the message is out of scope.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Collection, Mapping, Optional
+from typing import Any, Collection, Mapping, Optional, Sequence
 
 from bot.understanding.intents import (
     CONVERSATION,
@@ -25,7 +25,10 @@ from bot.understanding.intents import (
     SAFETY,
     SITUATION_TOPICS,
 )
-from bot.understanding.scope import ASKS_RECOMMENDATION, DANGER, IN_DOMAIN, NOT_COVERED_QUESTION, fact_task_name
+from bot.understanding.facts import asks_what_to_do as asks_what_to_do_in
+from bot.understanding.safety import safety_signals
+from bot.understanding.scope import ASKS_RECOMMENDATION, DANGER, IN_DOMAIN, NOT_COVERED_QUESTION, OTHER_LANGUAGE_DANGER, fact_task_name
+from bot.understanding.vocabulary import names_uncovered_process as names_uncovered_process_in
 
 
 # Knowledge questions about what a process is or does, and messages the classifier can't place:
@@ -50,9 +53,12 @@ class Thresholds:
     # the in-domain classifier not quite sure it's something else ("can I talk to my bank" is not ours).
     conversation: float = 0.6
     conversation_in_domain: float = 0.2
-    # The classifier's `safety` without a danger signal in the wording is kept only this sure, or
-    # less sure when the learned danger classifier gives at least `unsure_safety_danger` too.
+    # The classifier's `safety` without a danger signal in the wording is kept only this sure (and
+    # with at least `safety_danger` from the learned danger classifier: "kill two birds with one
+    # stone" is the intent classifier's idiom, not the danger classifier's), or less sure when the
+    # learned danger classifier gives at least `unsure_safety_danger`. Otherwise danger is asked about.
     safety: float = 0.7
+    safety_danger: float = 0.0
     unsure_safety_danger: float = 0.5
     # The learned danger classifier (whole message or any sentence) raises safety from this
     # probability, for messages at least `danger_in_domain` likely to be about a person's situation.
@@ -67,6 +73,9 @@ class Thresholds:
     # ruled danger out ("he's never been violent, he's just stubborn") and no part of the message
     # claims danger: danger words under a negation are what the intent classifier can't read.
     danger_ruled_out: float = 0.9
+    # A message in another language is about danger from this probability of the danger classifier
+    # trained on those languages (bot/understanding/danger_model.py).
+    other_language_danger: float = 0.5
 
 
 @dataclass(frozen=True)
@@ -101,6 +110,8 @@ def arbitrate(
     if scores.get(DANGER, 0.0) >= thresholds.danger and in_domain >= thresholds.danger_in_domain and not non_english:
         return Verdict(SAFETY, "learned danger")
     if non_english:
+        if scores.get(OTHER_LANGUAGE_DANGER, 0.0) >= thresholds.other_language_danger:
+            return Verdict(SAFETY, "learned danger, other language")
         return Verdict(NON_ENGLISH, "language")
     if intent in CONVERSATION and confidence >= thresholds.conversation and in_domain >= thresholds.conversation_in_domain:
         return Verdict(intent, "classifier")
@@ -120,7 +131,7 @@ def arbitrate(
     if danger_ruled_out:
         intent = DESCRIBE_DISPUTE
     elif intent == SAFETY:
-        if confidence >= thresholds.safety:
+        if confidence >= thresholds.safety and scores.get(DANGER, 0.0) >= thresholds.safety_danger:
             return Verdict(SAFETY, "classifier")
         if scores.get(DANGER, 0.0) >= thresholds.unsure_safety_danger:
             return Verdict(SAFETY, "classifiers lean to danger")
@@ -137,6 +148,24 @@ def arbitrate(
     if intent in KNOWLEDGE_QUESTIONS | {NLU_FALLBACK} and scores.get(NOT_COVERED_QUESTION, 0.0) >= thresholds.not_covered:
         return Verdict(NOT_COVERED, "not covered")
     return Verdict(intent, "danger ruled out" if danger_ruled_out else "classifier")
+
+
+def arbitrate_message(
+    text: str, intent: Optional[str], confidence: float, scores: Mapping[str, float],
+    entities: Sequence[Mapping[str, Any]], language: str, thresholds: Thresholds = Thresholds(),
+) -> Verdict:
+    """`arbitrate` for one parsed message: the wording's signals read from `text`, processes from its entities."""
+    return arbitrate(
+        intent,
+        confidence,
+        scores,
+        danger=bool(safety_signals(text)),
+        non_english=language != "en",
+        asks_what_to_do=asks_what_to_do_in(text),
+        names_uncovered_process=names_uncovered_process_in(text),
+        named_processes=[entity.get("value") for entity in entities if entity.get("entity") == "process"],
+        thresholds=thresholds,
+    )
 
 
 def _rules_danger_out(scores: Mapping[str, float], thresholds: Thresholds) -> bool:

@@ -20,8 +20,8 @@ import yaml
 from sklearn.metrics import f1_score
 
 from bot.recommend import FACTS
-from bot.understanding.arbiter import Thresholds, arbitrate
-from bot.understanding.facts import asks_what_to_do, facts_in_message
+from bot.understanding.arbiter import Thresholds, arbitrate_message
+from bot.understanding.facts import facts_in_message
 from bot.understanding.intents import (
     KNOWLEDGE_TOPICS,
     NLU_FALLBACK,
@@ -31,9 +31,8 @@ from bot.understanding.intents import (
     RECOMMEND,
     SAFETY,
 )
-from bot.understanding.safety import safety_signals
+from bot.understanding.safety import safety_reply_language
 from bot.understanding.topics import may_be_about_danger, resolve_topic
-from bot.understanding.vocabulary import names_uncovered_process
 
 Parse = Callable[[Sequence[str]], List[Dict[str, Any]]]
 
@@ -71,7 +70,8 @@ FLOORS: Mapping[str, Tuple[str, float]] = {
     **TARGETS,
     "topic accuracy": (">=", 0.91),
     "polarity pass rate": (">=", 0.89),
-    "safety recall": (">=", 0.90),
+    # Not one of issue 9's figures: danger in another language gets the safety reply in that language.
+    "other-language safety reply": (">=", 0.95),
     "safety false alarms (benign)": ("<=", 0.07),
     "fact precision (lowest)": (">=", 0.88),
     "fact recall (lowest)": (">=", 0.77),
@@ -109,11 +109,8 @@ def with_thresholds(parse: Parse, thresholds: Thresholds) -> Parse:
                 continue
             ranking = [item for item in result.get("intent_ranking") or [] if item.get("name") == raw]
             confidence = float(ranking[-1]["confidence"]) if ranking else 0.0
-            verdict = arbitrate(
-                raw, confidence, result.get("scope") or {}, danger=bool(safety_signals(text)),
-                non_english=result.get("language", "en") != "en", asks_what_to_do=asks_what_to_do(text),
-                names_uncovered_process=names_uncovered_process(text),
-                named_processes=[e.get("value") for e in result.get("entities") or [] if e.get("entity") == "process"], thresholds=thresholds,
+            verdict = arbitrate_message(
+                text, raw, confidence, result.get("scope") or {}, result.get("entities") or [], result.get("language", "en"), thresholds,
             )
             arbiter = {**(result.get("arbiter") or {}), "reason": verdict.reason}
             results.append({**result, "intent": {"name": verdict.intent, "confidence": 1.0}, "arbiter": arbiter})
@@ -171,6 +168,8 @@ class EvaluationSets:
     not_covered: List[str] = field(default_factory=list)
     off_domain: List[Tuple[str, str]] = field(default_factory=list)
     danger: List[str] = field(default_factory=list)
+    # The danger messages in other languages, with the language the safety reply must be in.
+    danger_in_language: List[Tuple[str, str]] = field(default_factory=list)
     benign: List[str] = field(default_factory=list)
     recommendation_requests: List[str] = field(default_factory=list)
     facts: List[Tuple[str, Dict[str, bool]]] = field(default_factory=list)
@@ -202,7 +201,8 @@ def read_sets(folder: Path, prefix: str = "") -> EvaluationSets:
     if file("safety"):
         data = _load(file("safety"))
         sets.danger = list(data.get("danger") or []) + list(data.get("danger_inside_longer") or [])
-        sets.danger += [case["text"] for case in data.get("other_languages") or []]
+        sets.danger_in_language = [(case["text"], case["lang"]) for case in data.get("other_languages") or []]
+        sets.danger += [text for text, _ in sets.danger_in_language]
         sets.benign = list(data.get("benign") or [])
     if file("recommendation_requests"):
         sets.recommendation_requests = list(_load(file("recommendation_requests"))["messages"])
@@ -222,8 +222,9 @@ def add_safety_samples(sets: EvaluationSets, path: Path) -> EvaluationSets:
     data = _load(path)
     sets.danger += list(data.get("danger") or [])
     sets.benign += list(data.get("benign") or [])
-    for per_language in (data.get("other_languages") or {}).values():
+    for code, per_language in (data.get("other_languages") or {}).items():
         sets.danger += list(per_language.get("danger") or [])
+        sets.danger_in_language += [(text, code) for text in per_language.get("danger") or []]
         sets.benign += list(per_language.get("benign") or [])
     return sets
 
@@ -348,6 +349,15 @@ def evaluate(parse: Parse, sets: EvaluationSets) -> Report:
         # Not a recall: the danger messages that got, instead, a did-you-mean reply asking about danger first.
         value, size = _rate(p.kind == "safety" or _asks_about_danger(p) for p in predictions)
         record("danger caught or asked about", value, size, [])
+    if sets.danger_in_language:
+        predictions = predict(parse, [text for text, _ in sets.danger_in_language])
+        answered = [
+            p.kind == "safety" and safety_reply_language(p.text, p.parse.get("language")) == code
+            for p, (_, code) in zip(predictions, sets.danger_in_language)
+        ]
+        value, size = _rate(answered)
+        record("other-language safety reply", value, size,
+               [f"{code}: {p.kind}: {p.text}" for p, ok, (_, code) in zip(predictions, answered, sets.danger_in_language) if not ok])
     if sets.benign:
         predictions = predict(parse, sets.benign)
         value, size = _rate(p.kind == "safety" for p in predictions)

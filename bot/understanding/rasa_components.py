@@ -22,12 +22,10 @@ from rasa.shared.nlu.training_data.training_data import TrainingData
 
 logger = logging.getLogger(__name__)
 
-from bot.understanding.arbiter import Thresholds, arbitrate
-from bot.understanding.facts import asks_what_to_do
+from bot.understanding.arbiter import Thresholds, arbitrate_message
 from bot.understanding.language import message_language
-from bot.understanding.safety import safety_signals
-from bot.understanding.vocabulary import names_uncovered_process
-from bot.understanding import fact_model, facts, intents, scope
+from bot.understanding import danger_model, fact_model, facts, intents, scope
+from bot.understanding.danger_model import OtherLanguageDangerModel, read_danger_cases
 from bot.understanding.fact_model import FactModel, fact_data_files, read_fact_cases, training_cases
 from bot.understanding.scope import ASKS_RECOMMENDATION, ENGLISH_WORDS, IntentModel, ScopeModel
 
@@ -111,7 +109,7 @@ class _TrainedOnIntents(GraphComponent):
     @classmethod
     def fingerprint_addon(cls, config: Dict[str, Any]) -> Optional[str]:
         """The source of the model code, so Rasa's training cache retrains when that code changes."""
-        modules = (scope, fact_model, facts, intents)
+        modules = (scope, fact_model, facts, intents, danger_model)
         sources = (*(Path(module.__file__) for module in modules), Path(__file__), *cls.data_files(config))
         return hashlib.sha256(b"".join(path.read_bytes() for path in sources)).hexdigest()
 
@@ -160,13 +158,14 @@ class ScopeClassifier(_TrainedOnIntents):
 
     @staticmethod
     def get_default_config() -> Dict[Text, Any]:
-        """The random seed and the folder of fact-labelled messages."""
-        return {"random_seed": 42, "fact_data": "data/facts"}
+        """The random seed, the folder of fact-labelled messages and that of other-language danger messages."""
+        return {"random_seed": 42, "fact_data": "data/facts", "danger_data": "data/safety"}
 
     @classmethod
     def data_files(cls, config: Dict[str, Any]) -> List[Path]:
-        """The fact-labelled messages."""
-        return fact_data_files(Path(config.get("fact_data") or "data/facts"))
+        """The fact-labelled messages and the other-language danger messages."""
+        danger_files = sorted(Path(config.get("danger_data") or "data/safety").glob("*.yml"))
+        return fact_data_files(Path(config.get("fact_data") or "data/facts")) + danger_files
 
     def fit(self, examples: List[tuple]) -> ScopeModel:
         """One logistic regression per task, and the fact extractor on the fact data and the intent examples."""
@@ -176,6 +175,11 @@ class ScopeClassifier(_TrainedOnIntents):
         danger = [(text, int(stated["safety"])) for text, stated in cases if "safety" in stated]
         model = ScopeModel.train(examples, seed=seed, extra={scope.DANGER: danger}, vocabulary=[text for text, _ in cases])
         model.facts = FactModel.train(training_cases(examples, cases), seed=seed, features=model.features)
+        # Other-language examples of the NLU data are ordinary messages of those languages.
+        other_language = read_danger_cases(Path(self._config.get("danger_data") or "data/safety"))
+        other_language += [(text, 0) for text, intent in examples if intent == intents.NON_ENGLISH]
+        if other_language:
+            model.other_language_danger = OtherLanguageDangerModel.train(other_language, seed=seed)
         return model
 
     def process(self, messages: List[Message]) -> List[Message]:
@@ -217,17 +221,10 @@ class MessageArbiter(GraphComponent):
                 continue
             predicted: Dict[str, Any] = message.get(INTENT) or {}
             scores = message.get(SCOPE_KEY) or {}
-            language = message_language(text, scores.get(ENGLISH_WORDS, 0.0))
-            verdict = arbitrate(
-                predicted.get("name"),
-                float(predicted.get("confidence") or 0.0),
-                scores,
-                danger=bool(safety_signals(text)),
-                non_english=language != "en",
-                asks_what_to_do=asks_what_to_do(text),
-                names_uncovered_process=names_uncovered_process(text),
-                named_processes=[entity.get("value") for entity in message.get(ENTITIES) or [] if entity.get("entity") == "process"],
-                thresholds=self._thresholds,
+            language = message_language(text, scores.get(ENGLISH_WORDS))
+            verdict = arbitrate_message(
+                text, predicted.get("name"), float(predicted.get("confidence") or 0.0), scores,
+                message.get(ENTITIES) or [], language, self._thresholds,
             )
             message.set(LANGUAGE_KEY, language, add_to_output=True)
             asks_recommendation = scores.get(ASKS_RECOMMENDATION, 0.0) >= self._thresholds.recommendation

@@ -31,8 +31,11 @@ _HARM_VERB = (
 )
 # Everyday phrasings that share a harm verb and a target: "shoot me an email", "hit me up",
 # "kicked me out", "beat me to it", "beat us at chess", "stabbed me in the back", "strangling me
-# with repair charges".
-_MONEY_AND_PAPER = r"(?:\w+ )?(?:charges|fees|bills|costs|invoices|fines|paperwork|emails|letters|demands|questions|rules|red tape)"
+# with repair charges", "hit me with a huge bill".
+_MONEY_AND_PAPER = (
+    r"(?:a |an |the |another |this |that |his |her |their )?(?:\w+ )?"
+    r"(?:charge|fee|bill|cost|invoice|fine|paperwork|email|letter|demand|question|rule|red tape|claim|lawsuit|deadline|ultimatum|offer|request)s?"
+)
 _NOT_HARM = rf"(?!\s+(?:a|an|up|out|off|to it|at|back a|with your|in the back|with {_MONEY_AND_PAPER})\b)"
 _LEGAL_THREAT = r"(?:court|legal|a lawsuit|lawyers?|solicitors?|eviction|evicting|the police|action)"
 _WEAPON = r"(?:a |an |his |her |their |the )?(?:gun|guns|knife|knives|weapon|weapons|firearm|firearms|pistol|rifle|shotgun|machete|axe)"
@@ -59,9 +62,9 @@ ENGLISH_PATTERNS: List[Pattern[str]] = [
     re.compile(rf"\b(?:held|holding|holds|put|putting|pressed|pressing)\s+{_WEAPON}\s+(?:to|at|against)\s+(?:me|us|my|his|her|the kids|the children)\b"),
     re.compile(rf"\b(?:pointed|pointing|aimed|aiming|pulled|waved|waving|brandished|brandishing)\s+{_WEAPON}\b"),
     re.compile(rf"\b(?:came|comes|went|ran|lunged|chased|attacked|threatened)(?: at| for| after)? (?:me|us|my (?:kids|children|son|daughter)) with {_WEAPON}\b"),
-    # Fear for one's safety or someone's.
+    # Fear for one's safety or someone's (not "i'm not scared of him, he's just stubborn").
     re.compile(r"\b(?:fear|afraid|scared|frightened|terrified|worried|fearing)\s+for\s+(?:my|our|the kids'?|the children'?s?|my (?:kids'?|children'?s?|son'?s?|daughter'?s?))\s+(?:life|lives|safety|wellbeing|well-being)\b"),
-    re.compile(r"\b(?:afraid|scared|frightened|terrified)\s+(?:of\s+)?(?:him|her|them|my ex|(?:my|his|her|their) (?:husband|wife|partner|father|mother|dad|mum|mom|stepfather|stepmother|boyfriend|girlfriend)|what (?:he|she|they)(?:'ll| will| might| could| would| may)?(?: do)?)\b(?!\s+(?:suing|taking|winning|refusing|saying|not)\b)"),
+    re.compile(r"(?<!not )(?<!n't )(?<!never )\b(?:afraid|scared|frightened|terrified)\s+(?:of\s+)?(?:him|her|them|my ex|(?:my|his|her|their) (?:husband|wife|partner|father|mother|dad|mum|mom|stepfather|stepmother|boyfriend|girlfriend)|what (?:he|she|they)(?:'ll| will| might| could| would| may)?(?: do)?)\b(?!\s+(?:suing|taking|winning|refusing|saying|not)\b)"),
     re.compile(r"\b(?:don'?t|do not|dont|doesn'?t|does not|no longer|never|didn'?t|did not)\s+feel\s+safe\b"),
     re.compile(r"\b(?:not|isn'?t|aren'?t|isnt|arent|never|no longer)\s+safe\s+(?:with|around|at home|near|in (?:my|our|the) (?:own )?(?:home|house|flat))\b"),
     re.compile(rf"\b{_VICTIM}(?:'m|'re| am| are| is| feel| felt| was| were| might be| could be| may be)\s+(?:\w+ )?(?:unsafe|in danger|at risk of (?:harm|violence|being hurt))\b(?! of (?:being|losing|missing|failing|going|running|getting|not))"),
@@ -212,16 +215,25 @@ def is_safety_concern(text: str) -> bool:
 
 
 def safety_language(text: str) -> Optional[str]:
-    """The language to answer a danger message in ("en" or another of SAFETY_LANGUAGES), None when no danger."""
-    found = signals_by_language(text)
-    if not found:
+    """The language to answer a danger message in ("en" or another of SAFETY_LANGUAGES), None when no pattern finds danger."""
+    if not signals_by_language(text):
         return None
-    others = [code for code in found if code != ENGLISH]
+    return safety_reply_language(text)
+
+
+def safety_reply_language(text: str, detected: Optional[str] = None) -> str:
+    """The language of the safety reply to `text`: that of a pattern that found danger in it, else its own.
+
+    `detected` is the language the NLU read the message in (the parse's "language"), when known;
+    a language without a translated safety reply gets English.
+    """
+    others = [code for code in signals_by_language(text) if code != ENGLISH]
     if others:
         return others[0]
-    from bot.understanding.language import detect_language
+    if detected is None:
+        from bot.understanding.language import detect_language
 
-    detected = detect_language(text)
+        detected = detect_language(text)
     return detected if detected in OTHER_LANGUAGE_PATTERNS else ENGLISH
 
 

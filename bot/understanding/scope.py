@@ -36,11 +36,14 @@ from bot.understanding.intents import (
     SAFETY,
     SITUATION_TOPICS,
 )
+from bot.understanding.language import english_by_vocabulary
 
 IN_DOMAIN = "in_domain"
 ASKS_RECOMMENDATION = "asks_recommendation"
 NOT_COVERED_QUESTION = "not_covered"
 DANGER = "danger"
+# The danger classifier of other languages (bot/understanding/danger_model.py).
+OTHER_LANGUAGE_DANGER = "danger:other_language"
 # Not a classifier: the share of a message's words that the English training examples use.
 ENGLISH_WORDS = "english_words"
 _WORDS = re.compile(r"[^\W\d_]+(?:'[^\W\d_]+)?")
@@ -193,6 +196,8 @@ class ScopeModel:
     facts: Any = None
     # Every word of the English training examples (the language detector's second opinion).
     english_vocabulary: FrozenSet[str] = frozenset()
+    # The danger classifier for other languages (bot/understanding/danger_model.py), whose score joins these.
+    other_language_danger: Any = None
 
     def __init__(
         self, features: FeatureUnion, classifiers: Mapping[str, LogisticRegression], facts: Any = None,
@@ -255,7 +260,8 @@ class ScopeModel:
     def scores(self, texts: Sequence[str]) -> List[Dict[str, float]]:
         """Each task's probability for each text (for sentence tasks, the highest of the text and its sentences).
 
-        With a fact extractor, its fact values ("fact:pressure=true") are added.
+        With a fact extractor, its fact values ("fact:pressure=true") are added, and with an
+        other-language danger classifier its probability ("danger:other_language").
         """
         transform = MemoisedTransform(self._features)
         results = self._task_scores(texts, transform)
@@ -266,7 +272,16 @@ class ScopeModel:
             shared = getattr(self.facts, "_features", None) is self._features
             for result, fact_scores in zip(results, self.facts.scores(texts, transform if shared else None)):
                 result.update(fact_scores)
+        if self.other_language_danger is not None:
+            self._add_other_language_danger(texts, results)
         return results
+
+    def _add_other_language_danger(self, texts: Sequence[str], results: List[Dict[str, float]]) -> None:
+        """The other-language danger probability of each text that may be in another language."""
+        maybe_other = [index for index, text in enumerate(texts) if not english_by_vocabulary(text, results[index].get(ENGLISH_WORDS, 0.0))]
+        probabilities = self.other_language_danger.probabilities([texts[index] for index in maybe_other])
+        for index, probability in zip(maybe_other, probabilities):
+            results[index][OTHER_LANGUAGE_DANGER] = probability
 
     def _task_scores(self, texts: Sequence[str], transform: "MemoisedTransform") -> List[Dict[str, float]]:
         """Each task's probability for each text."""

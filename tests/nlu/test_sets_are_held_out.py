@@ -10,6 +10,7 @@ import pytest
 
 from bot.config import PROJECT_ROOT
 from bot.understanding.evaluation import EvaluationSets, nlu_examples, read_sets
+from bot.understanding.danger_model import read_danger_cases
 from bot.understanding.fact_model import read_fact_cases
 
 HERE = Path(__file__).parent
@@ -29,9 +30,10 @@ def training_intents() -> Dict[str, Set[str]]:
     return intents
 
 
-def fact_training_messages() -> Set[str]:
-    """Every fact-labelled training message of data/facts/ (normalised)."""
-    return {normalised(text) for text, _ in read_fact_cases(PROJECT_ROOT / "data" / "facts")}
+def own_training_messages() -> Set[str]:
+    """Every training message of the classifiers' own data (normalised): data/facts/ and data/safety/."""
+    cases = read_fact_cases(PROJECT_ROOT / "data" / "facts") + read_danger_cases(PROJECT_ROOT / "data" / "safety")
+    return {normalised(text) for text, _ in cases}
 
 
 def messages(sets: EvaluationSets) -> Iterator[str]:
@@ -45,8 +47,8 @@ def messages(sets: EvaluationSets) -> Iterator[str]:
 
 @pytest.mark.parametrize("folder, prefix", [(HERE, ""), (HERE / "dev", "dev_")], ids=["report", "tuning"])
 def test_no_evaluation_message_is_trained_on(folder: Path, prefix: str) -> None:
-    """A message of the report or tuning sets never appears in data/nlu/ or data/facts/ (case and spacing aside)."""
-    trained = set(training_intents()) | fact_training_messages()
+    """A message of the report or tuning sets never appears in data/nlu/, data/facts/ or data/safety/ (case and spacing aside)."""
+    trained = set(training_intents()) | own_training_messages()
     overlap = sorted({text for text in messages(read_sets(folder, prefix)) if normalised(text) in trained})
     assert not overlap, overlap
 

@@ -27,8 +27,12 @@ def scores(**changes: float) -> Dict[str, float]:
         ("what_is_mediation", 0.9, scores(danger=0.8), False, False, False, "safety", "learned danger"),
         ("out_of_scope", 0.9, {**OFF, "in_domain": 0.05, "danger": 0.8}, False, False, False, "out_of_scope", "classifier"),
         ("what_is_mediation", 0.9, scores(danger=0.3), False, False, False, "what_is_mediation", "classifier"),
-        # then the language
+        # then the language, unless the danger classifier of other languages finds danger
         ("greet", 0.9, IN, False, True, False, "non_english", "language"),
+        ("greet", 0.9, scores(**{"danger:other_language": 0.8}), False, True, False, "safety", "learned danger, other language"),
+        ("greet", 0.9, scores(**{"danger:other_language": 0.3}), False, True, False, "non_english", "language"),
+        # ... which reads only messages in other languages
+        ("what_is_mediation", 0.9, scores(**{"danger:other_language": 0.9}), False, False, False, "what_is_mediation", "classifier"),
         # the conversation's own moves are kept when the classifier is sure, unless clearly off-domain
         ("affirm", 0.9, {**OFF, "in_domain": 0.3}, False, False, False, "affirm", "classifier"),
         ("request_consultation", 0.9, {**OFF, "in_domain": 0.05}, False, False, False, "out_of_scope", "off-domain"),
@@ -137,6 +141,14 @@ def test_unsure_safety_counts_when_the_danger_classifier_leans_to_danger(danger:
     """The classifier's unsure `safety` becomes safety when the learned danger classifier leans the same way, else a fallback."""
     thresholds = Thresholds(danger=0.85, unsure_safety_danger=0.5)
     verdict = arbitrate("safety", 0.6, scores(danger=danger), danger=False, non_english=False, thresholds=thresholds)
+    assert verdict.intent == expected
+
+
+@pytest.mark.parametrize("danger, expected", [(0.4, "safety"), (0.1, "nlu_fallback")])
+def test_sure_safety_needs_some_support_from_the_danger_classifier(danger: float, expected: str) -> None:
+    """The classifier's sure `safety` stands only with `safety_danger` from the danger classifier; otherwise danger is asked about."""
+    thresholds = Thresholds(danger=0.9, safety=0.7, safety_danger=0.3, unsure_safety_danger=0.5)
+    verdict = arbitrate("safety", 0.95, scores(danger=danger), danger=False, non_english=False, thresholds=thresholds)
     assert verdict.intent == expected
 
 

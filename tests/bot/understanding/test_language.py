@@ -68,6 +68,23 @@ def test_words_of_the_english_training_data_keep_a_message_english(text: str, sh
     assert message_language(text, english_word_share=share) == expected
 
 
+@pytest.mark.parametrize(
+    "text, share, expected",
+    [
+        # the detector gives this 0.57 English; hardly any of its words are the English examples'
+        ("mein bruder droht meinen kindern was anzutun", 0.14, "de"),
+        ("mein bruder droht meinen kindern was anzutun", 0.5, "en"),
+        # too few words for the share to count
+        ("la la la", 0.0, "en"),
+        # without a share (no trained vocabulary) the detector alone decides
+        ("mein bruder droht meinen kindern was anzutun", None, "en"),
+    ],
+)
+def test_words_foreign_to_the_english_training_data_overrule_a_weak_english(text: str, share: float, expected: str) -> None:
+    """A message of four words or more, under 30 % of them words of the English examples, takes the detector's best other language."""
+    assert message_language(text, english_word_share=share) == expected
+
+
 @pytest.mark.parametrize("text", ["", "   ", "🙂🙂🙂", "123 456", "?!"])
 def test_text_without_words_is_english(text: str) -> None:
     """Text without letters gets the default, English, and no candidates."""

@@ -14,6 +14,7 @@ from bot.understanding.safety import (
     is_safety_concern,
     safety_language,
     safety_message_key,
+    safety_reply_language,
     safety_signals,
 )
 
@@ -95,3 +96,21 @@ def test_english_and_unsupported_languages_use_the_domain_reply(code: str) -> No
 def test_safety_language_follows_the_message(text: str, code: str) -> None:
     """A danger message gets the language of the patterns that found it."""
     assert safety_language(text) == code
+
+
+@pytest.mark.parametrize(
+    "text, detected, code",
+    [
+        # a pattern's language wins over what the NLU read
+        ("mi ex me amenazó con matarme", "pt", "es"),
+        # no pattern (the learned classifier found the danger): the message's own language
+        ("ayer me agarró del cuello delante de los niños", "es", "es"),
+        ("hij greep me bij mijn keel", "nl", "nl"),
+        # a language without a translated reply gets English
+        ("kocam beni tehdit etti", "tr", "en"),
+        ("he grabbed me by the throat", "en", "en"),
+    ],
+)
+def test_safety_reply_language(text: str, detected: str, code: str) -> None:
+    """The safety reply is in the language of the pattern that found danger, else the message's, else English."""
+    assert safety_reply_language(text, detected) == code

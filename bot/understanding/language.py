@@ -122,7 +122,7 @@ def message_language(text: str, english_word_share: Optional[float] = None) -> s
     """
     if english_word_share is None:
         return detect_language(text)
-    if english_by_vocabulary(text, english_word_share):
+    if _english_by_vocabulary(text, english_word_share):
         return ENGLISH
     detected = detect_language(text)
     if detected == ENGLISH and english_word_share < FOREIGN_VOCABULARY_SHARE and len(_WORD.findall(text or "")) >= MIN_FOREIGN_WORDS:
@@ -131,7 +131,7 @@ def message_language(text: str, english_word_share: Optional[float] = None) -> s
     return detected
 
 
-def english_by_vocabulary(text: str, english_word_share: float) -> bool:
+def _english_by_vocabulary(text: str, english_word_share: float) -> bool:
     """Whether `text` counts as English whatever the detector says: enough words, nearly all of the English training data's."""
     return english_word_share >= ENGLISH_VOCABULARY_SHARE and len(_WORD.findall(text or "")) >= MIN_KNOWN_WORDS
 

@@ -36,7 +36,7 @@ from bot.understanding.intents import (
     SAFETY,
     SITUATION_TOPICS,
 )
-from bot.understanding.language import english_by_vocabulary
+from bot.understanding.language import message_language
 
 IN_DOMAIN = "in_domain"
 ASKS_RECOMMENDATION = "asks_recommendation"
@@ -277,8 +277,8 @@ class ScopeModel:
         return results
 
     def _add_other_language_danger(self, texts: Sequence[str], results: List[Dict[str, float]]) -> None:
-        """The other-language danger probability of each text that may be in another language."""
-        maybe_other = [index for index, text in enumerate(texts) if not english_by_vocabulary(text, results[index].get(ENGLISH_WORDS, 0.0))]
+        """The other-language danger probability of each text read as another language (the arbiter's reading)."""
+        maybe_other = [index for index, text in enumerate(texts) if message_language(text, results[index].get(ENGLISH_WORDS)) != "en"]
         probabilities = self.other_language_danger.probabilities([texts[index] for index in maybe_other])
         for index, probability in zip(maybe_other, probabilities):
             results[index][OTHER_LANGUAGE_DANGER] = probability

@@ -5,10 +5,10 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+import yaml
 
 from bot.config import PROJECT_ROOT
 from bot.understanding.danger_model import OtherLanguageDangerModel, read_danger_cases
-from bot.understanding.scope import sentences
 
 DATA = PROJECT_ROOT / "data" / "safety"
 
@@ -21,8 +21,6 @@ def model() -> OtherLanguageDangerModel:
 
 def test_the_data_has_danger_and_ordinary_messages_in_every_language() -> None:
     """data/safety/ labels danger 1 and ordinary 0, with both in each of the seven languages."""
-    import yaml
-
     for path in DATA.glob("*.yml"):
         per_language = yaml.safe_load(path.read_text(encoding="utf-8"))
         assert set(per_language) == {"es", "fr", "de", "it", "pt", "nl", "pl"}
@@ -59,10 +57,11 @@ def test_danger_scores_above_the_same_setting_without_it(model: OtherLanguageDan
 
 
 def test_a_long_message_counts_its_most_dangerous_sentence(model: OtherLanguageDangerModel) -> None:
-    """Danger in the middle of a long message scores as high as that sentence on its own."""
+    """Danger in the middle of a long message makes the message dangerous; the same message without it is not."""
+    before = "Llevamos meses discutiendo por la venta del piso y el reparto de los muebles."
+    after = "No sé qué hacer con el contrato de alquiler ni con la fianza."
     sentence = "ayer me empujó contra la pared y me agarró del cuello"
-    long = f"Llevamos meses discutiendo por la venta del piso y el reparto de los muebles. {sentence}. No sé qué hacer con el contrato."
-    assert sentence in [piece.strip(" .") for piece in sentences(long.lower())]
-    whole, alone = model.probabilities([long, sentence])
-    assert whole >= alone
+    with_danger, without_danger, alone = model.probabilities([f"{before} {sentence}. {after}", f"{before} {after}", sentence])
+    assert without_danger < 0.5 <= alone
+    assert with_danger >= alone
     assert model.probabilities([]) == []

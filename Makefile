@@ -12,7 +12,7 @@ SPACY_MODEL := build/spacy-en-commonground/meta.json
 MODEL := models/commonground.tar.gz
 WEB_BUNDLE := web/dist/commonground-widget.js
 WEB_SOURCES := web/package.json web/package-lock.json web/build.mjs $(shell find web/src -type f 2>/dev/null)
-TRAINING_INPUTS := config.yml domain.yml $(addprefix bot/understanding/,scope.py fact_model.py facts.py intents.py rasa_components.py danger_model.py) $(shell find data/nlu data/facts data/safety data/rules data/stories -name '*.yml' 2>/dev/null) $(SPACY_MODEL)
+TRAINING_INPUTS := config.yml domain.yml $(addprefix bot/understanding/,scope.py sentence_encoder.py fact_model.py facts.py intents.py rasa_components.py danger_model.py) $(shell find data/nlu data/facts data/safety data/rules data/stories -name '*.yml' 2>/dev/null) $(SPACY_MODEL)
 # The list of training files itself, rewritten only when it changes: a deleted or renamed data file
 # retrains too (make alone only notices files that are newer than the model).
 TRAINING_LIST := build/training-inputs.txt
@@ -25,7 +25,7 @@ export TF_CPP_MIN_LOG_LEVEL ?= 2
 export SQLALCHEMY_SILENCE_UBER_WARNING ?= 1
 export PYTHONDONTWRITEBYTECODE ?= 1
 
-.PHONY: help run shell test unit validate stories eval cv bench kb install web test-tools clean \
+.PHONY: help run shell test unit validate stories eval cv bench bench-nlu kb install web test-tools clean \
 	telegram-webhook erase retention scaleout chaos staff-user soak reviewed
 
 help: ## List the targets
@@ -57,6 +57,9 @@ cv: $(INSTALLED) ## 5-fold cross-validation of the intent classifier on the trai
 
 bench: $(MODEL) kb ## Benchmark against Rasa's starter bot; writes docs/benchmarks.md
 	$(PY) scripts/bench.py $(BENCH_ARGS)
+
+bench-nlu: $(MODEL) ## What reading a never-seen message costs against a repeated one (the sentence embedding), printed
+	$(PY) scripts/bench_understanding.py
 
 soak: $(MODEL) kb ## Ten minutes at concurrency 8: memory growth and latency per minute into docs/benchmarks.md (not in CI)
 	$(PY) -m scripts.soak $(SOAK_ARGS)
@@ -98,7 +101,7 @@ retention: $(INSTALLED) ## Delete conversations idle for more than RETENTION_DAY
 
 install: $(INSTALLED) ## Create the virtual environment with exactly pinned dependencies
 
-$(INSTALLED): requirements.txt scripts/find-python.sh
+$(INSTALLED): requirements.txt requirements-nodeps.txt scripts/find-python.sh scripts/install.sh
 	@scripts/install.sh "$(VENV)"
 	@touch $@
 

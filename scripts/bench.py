@@ -737,6 +737,10 @@ for times and memory.
   model with an empty cache.
 - Both bots' servers are up together while the load alternates between them; the one not being
   driven sits idle. Start-up is timed one bot at a time, before any load.
+- Every simulated user sends the same texts, so after the warm-up our sentence encoder's cache
+  answers them and these figures leave out encoding a message never seen before: `make bench-nlu`
+  (`scripts/bench_understanding.py`) measures that cost on held-out messages, against the same
+  messages from the cache in the same run.
 - RSS counts every page a process has mapped; PSS splits pages shared between processes (Sanic
   workers fork from one parent), so with several workers PSS is the fairer total.
 """

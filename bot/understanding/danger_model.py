@@ -22,7 +22,7 @@ import yaml
 from sklearn.linear_model import LogisticRegression
 from sklearn.pipeline import FeatureUnion
 
-from bot.understanding.scope import OTHER_LANGUAGE_DANGER, FastTfidfVectorizer, StackedHeads, normalise, sentences
+from bot.understanding.scope import OTHER_LANGUAGE_DANGER, FastTfidfVectorizer, JoinedFeatures, StackedHeads, normalise, sentences
 DangerCase = Tuple[str, int]
 
 
@@ -55,7 +55,7 @@ class OtherLanguageDangerModel:
         pairs = [(normalise(text), int(label)) for text, label in cases if text]
         if len({label for _, label in pairs}) < 2:
             raise ValueError("the other-language danger model needs danger and ordinary messages")
-        features = FeatureUnion(
+        features = JoinedFeatures(
             [
                 ("words", FastTfidfVectorizer(ngram_range=(1, 2), strip_accents="unicode", sublinear_tf=True)),
                 ("chars", FastTfidfVectorizer(analyzer="char_wb", ngram_range=(2, 5), strip_accents="unicode", sublinear_tf=True)),

@@ -44,6 +44,26 @@ def read_fact_cases(folder: Path) -> List[FactCase]:
     return cases
 
 
+def read_danger_labels(folder: Path) -> List[Tuple[str, int]]:
+    """(text, 1 or 0) for the learned danger task: each case stating the `safety` fact, or labelled `danger: false`.
+
+    `danger: false` marks a message with no danger in it that doesn't rule danger out either ("she
+    came out swinging in her letter"): it teaches the danger classifier without teaching the fact
+    extractor `safety=false`, which would let the recommendation skip its safety question.
+    """
+    labels: List[Tuple[str, int]] = []
+    for path in sorted(Path(folder).glob("*.yml")):
+        for case in (yaml.safe_load(path.read_text(encoding="utf-8")) or {}).get("cases") or []:
+            facts = case.get("facts") or {}
+            if "danger" in case and ("safety" in facts or case["danger"] is not False):
+                raise ValueError(f"{path}: `danger: false` is for cases without the safety fact, in {case['text']!r}")
+            if "safety" in facts:
+                labels.append((str(case["text"]), int(bool(facts["safety"]))))
+            elif "danger" in case:
+                labels.append((str(case["text"]), 0))
+    return labels
+
+
 def training_cases(intent_examples: Iterable[Tuple[str, str]], fact_cases: Sequence[FactCase]) -> List[FactCase]:
     """The fact-labelled messages plus every intent example, labelled by the fact its intent states."""
     cases = list(fact_cases)

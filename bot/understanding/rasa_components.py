@@ -24,9 +24,9 @@ logger = logging.getLogger(__name__)
 
 from bot.understanding.arbiter import Thresholds, arbitrate_message
 from bot.understanding.language import message_language
-from bot.understanding import danger_model, fact_model, facts, intents, scope
+from bot.understanding import danger_model, fact_model, facts, intents, scope, sentence_encoder
 from bot.understanding.danger_model import OtherLanguageDangerModel, read_danger_cases
-from bot.understanding.fact_model import FactModel, fact_data_files, read_fact_cases, training_cases
+from bot.understanding.fact_model import FactModel, fact_data_files, read_danger_labels, read_fact_cases, training_cases
 from bot.understanding.scope import ASKS_RECOMMENDATION, ENGLISH_WORDS, IntentModel, ScopeModel
 
 SCOPE_KEY = "scope"
@@ -77,8 +77,8 @@ class _TrainedOnIntents(GraphComponent):
 
     @staticmethod
     def get_default_config() -> Dict[Text, Any]:
-        """The random seed, so training is repeatable."""
-        return {"random_seed": 42}
+        """The random seed, so training is repeatable, and the MiniLM layers read (0: n-grams only)."""
+        return {"random_seed": 42, "meaning_layers": 0}
 
     def __init__(self, config: Dict[Text, Any], model_storage: ModelStorage, resource: Resource, model: Any = None) -> None:
         self._config = config
@@ -109,7 +109,7 @@ class _TrainedOnIntents(GraphComponent):
     @classmethod
     def fingerprint_addon(cls, config: Dict[str, Any]) -> Optional[str]:
         """The source of the model code, so Rasa's training cache retrains when that code changes."""
-        modules = (scope, fact_model, facts, intents, danger_model)
+        modules = (scope, sentence_encoder, fact_model, facts, intents, danger_model)
         sources = (*(Path(module.__file__) for module in modules), Path(__file__), *cls.data_files(config))
         return hashlib.sha256(b"".join(path.read_bytes() for path in sources)).hexdigest()
 
@@ -139,8 +139,9 @@ class LinearIntentClassifier(_TrainedOnIntents):
     """The intent classifier (bot/understanding/scope.py IntentModel): intent and ranking for each message."""
 
     def fit(self, examples: List[tuple]) -> IntentModel:
-        """A calibrated linear SVM over word and character n-grams."""
-        return IntentModel.train(examples, seed=int(self._config["random_seed"]))
+        """A calibrated linear SVM over word and character n-grams (and the sentence embedding, with `meaning_layers`)."""
+        return IntentModel.train(examples, seed=int(self._config["random_seed"]),
+                                 meaning_layers=int(self._config.get("meaning_layers") or 0))
 
     def process(self, messages: List[Message]) -> List[Message]:
         """Set `intent` and `intent_ranking`; typed payloads ("/intent") keep what Rasa's parser set."""
@@ -158,8 +159,8 @@ class ScopeClassifier(_TrainedOnIntents):
 
     @staticmethod
     def get_default_config() -> Dict[Text, Any]:
-        """The random seed, the folder of fact-labelled messages and that of other-language danger messages."""
-        return {"random_seed": 42, "fact_data": "data/facts", "danger_data": "data/safety"}
+        """The random seed, the MiniLM layers read, the folder of fact-labelled messages and that of other-language danger messages."""
+        return {"random_seed": 42, "meaning_layers": 0, "fact_data": "data/facts", "danger_data": "data/safety"}
 
     @classmethod
     def data_files(cls, config: Dict[str, Any]) -> List[Path]:
@@ -171,9 +172,11 @@ class ScopeClassifier(_TrainedOnIntents):
         """One logistic regression per task, and the fact extractor on the fact data and the intent examples."""
         seed = int(self._config["random_seed"])
         cases = read_fact_cases(Path(self._config.get("fact_data") or "data/facts"))
-        # Messages labelled as stating danger, or ruling it out ("he's never been violent"), teach the danger task too.
-        danger = [(text, int(stated["safety"])) for text, stated in cases if "safety" in stated]
-        model = ScopeModel.train(examples, seed=seed, extra={scope.DANGER: danger}, vocabulary=[text for text, _ in cases])
+        # Messages labelled as stating danger, ruling it out ("he's never been violent") or free of it
+        # ("she came out swinging in her letter") teach the danger task too.
+        danger = read_danger_labels(Path(self._config.get("fact_data") or "data/facts"))
+        model = ScopeModel.train(examples, seed=seed, extra={scope.DANGER: danger}, vocabulary=[text for text, _ in cases],
+                                 meaning_layers=int(self._config.get("meaning_layers") or 0))
         model.facts = FactModel.train(training_cases(examples, cases), seed=seed, features=model.features)
         # Other-language examples of the NLU data are ordinary messages of those languages.
         other_language = read_danger_cases(Path(self._config.get("danger_data") or "data/safety"))

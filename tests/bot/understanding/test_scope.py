@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import List, Tuple
+from typing import Any, Dict, List, Tuple
 
 import pytest
 
@@ -139,3 +139,59 @@ def test_fast_tfidf_vectorizer_gives_the_same_rows(options: dict) -> None:
     unseen = ["what is conciliation", "he hit the roof", "", "mediation mediation mediation"]
     expected = TfidfVectorizer(**options).fit(texts).transform(unseen)
     assert abs(FastTfidfVectorizer(**options).fit(texts).transform(unseen) - expected).max() < 1e-12
+
+
+@pytest.mark.parametrize("rows", [1, 2, 4])
+def test_joined_features_give_feature_unions_rows(rows: int) -> None:
+    """JoinedFeatures (n-grams and the sentence embedding) give exactly FeatureUnion's rows, for one or several texts."""
+    from sklearn.pipeline import FeatureUnion
+
+    from bot.understanding.scope import _features
+
+    texts = [text for text, _ in EXAMPLES]
+    unseen = ["we don't speak anymore", "", "which process for my ex", "play the radio"][:rows]
+    joined = _features(meaning_layers=6).fit(texts)
+    plain = FeatureUnion(joined.transformer_list).fit(texts)
+    expected, got = plain.transform(unseen), joined.transform(unseen)
+    assert got.shape == expected.shape == (rows, expected.shape[1])
+    assert abs(got - expected).max() < 1e-12
+
+
+# Intent examples that share a meaning but few words with the unseen messages of the next test.
+PARAPHRASE_EXAMPLES: List[Tuple[str, str]] = [
+    *[(text, "pressure") for text in (
+        "i feel pressured to sign", "they are pressuring me to sign the agreement", "i'm being pressured into agreeing",
+        "he keeps pressuring me to accept the offer", "i feel pressure to sign quickly", "they pressure me to settle now")],
+    *[(text, "communication_breakdown") for text in (
+        "communication broke down", "we stopped talking", "our communication has broken down completely",
+        "we no longer communicate", "communication between us is broken", "we can't communicate at all")],
+    *[(text, "out_of_scope") for text in (
+        "what's the weather tomorrow", "play some jazz", "set an alarm for seven", "how do i boil an egg",
+        "book a flight to rome", "what time is it")],
+]
+
+
+@pytest.fixture(scope="module")
+def paraphrase_models() -> Dict[int, Any]:
+    """The intent classifier trained on the paraphrase table with n-grams alone (0) and with the embedding (6)."""
+    from bot.understanding.scope import IntentModel
+
+    return {layers: IntentModel.train(PARAPHRASE_EXAMPLES, meaning_layers=layers) for layers in (0, 6)}
+
+
+@pytest.mark.parametrize(
+    "text, intent",
+    [
+        ("my ex and i haven't spoken a word to each other in months", "communication_breakdown"),
+        ("we haven't talked since the summer", "communication_breakdown"),
+        ("she won't answer my calls anymore", "communication_breakdown"),
+        ("will it rain this weekend", "out_of_scope"),
+    ],
+)
+def test_the_sentence_embedding_reads_wording_the_examples_never_used(paraphrase_models: Dict[int, Any], text: str, intent: str) -> None:
+    """Paraphrases sharing almost no words with the examples get clearly more probability for their intent with the embedding than without."""
+    def probability(layers: int) -> float:
+        ranking = paraphrase_models[layers].rankings([text], limit=len(PARAPHRASE_EXAMPLES))[0]
+        return next(entry["confidence"] for entry in ranking if entry["name"] == intent)
+
+    assert probability(6) > probability(0) + 0.05

@@ -14,8 +14,10 @@ spelling and the domain's exact words, the embeddings carry wording nobody wrote
 from __future__ import annotations
 
 import json
+import os
 import threading
 from collections import OrderedDict
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any, Dict, List, Optional, Sequence
 
@@ -23,6 +25,7 @@ import numpy as np
 from safetensors.numpy import load_file
 from scipy.sparse import csr_matrix
 from sklearn.base import BaseEstimator, TransformerMixin
+from threadpoolctl import threadpool_limits
 from tokenizers import Tokenizer
 
 DIMENSIONS = 384
@@ -131,9 +134,16 @@ class SentenceEncoder:
         ids = [encoding.ids for encoding in self._tokenizer.encode_batch(list(texts))]
         # Similar lengths together, so a batch pads little.
         order = sorted(range(len(texts)), key=lambda index: len(ids[index]))
-        for start in range(0, len(order), _BATCH):
-            batch = order[start:start + _BATCH]
-            result[batch] = self._forward([ids[index] for index in batch])
+        batches = [order[start:start + _BATCH] for start in range(0, len(order), _BATCH)]
+        if len(batches) == 1:
+            result[batches[0]] = self._forward([ids[index] for index in batches[0]])
+            return result
+        # Many batches (training): one batch per core, each with a single-threaded BLAS. NumPy's
+        # element-wise steps use one core each, so this is a sixth faster than one batch at a time
+        # with a two-thread BLAS; the vectors are the same.
+        with threadpool_limits(1, user_api="blas"), ThreadPoolExecutor(max_workers=os.cpu_count() or 1) as pool:
+            for batch, vectors in zip(batches, pool.map(lambda batch: self._forward([ids[index] for index in batch]), batches)):
+                result[batch] = vectors
         return result
 
     def _forward(self, sequences: List[List[int]]) -> np.ndarray:

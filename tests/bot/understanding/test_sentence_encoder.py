@@ -40,6 +40,14 @@ def test_a_text_alone_gives_its_vector_in_a_batch(encoder: SentenceEncoder) -> N
         assert np.abs(encoder.encode([text])[0] - together[index]).max() < 1e-5
 
 
+def test_many_batches_in_parallel_give_each_texts_own_vector(encoder: SentenceEncoder) -> None:
+    """More texts than one batch (encoded batch by batch on every core) give what each text gives alone, in order."""
+    texts = [f"{row['text']} {number}" for number in range(30) for row in REFERENCE]
+    together = encoder.encode(texts)
+    for index in (0, 7, 64, 65, 131, len(texts) - 1):
+        assert np.abs(encoder.encode([texts[index]])[0] - together[index]).max() < 1e-5
+
+
 @pytest.mark.parametrize(
     "text, near, far",
     [

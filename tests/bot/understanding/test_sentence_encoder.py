@@ -57,7 +57,7 @@ def test_many_batches_in_parallel_give_each_texts_own_vector(encoder: SentenceEn
     ],
 )
 def test_similar_meanings_are_closer_than_unrelated_ones(encoder: SentenceEncoder, text: str, near: str, far: str) -> None:
-    """Wording that shares no words with a text but its meaning lies closer to it than an unrelated request."""
+    """Wording that shares few words with a text but its meaning lies closer to it than an unrelated request."""
     anchor, similar, unrelated = encoder.encode([text, near, far])
     assert float(anchor @ similar) > float(anchor @ unrelated) + 0.2
 

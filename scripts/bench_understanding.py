@@ -83,8 +83,7 @@ def main() -> int:
         return result
 
     sentence_encoder.SentenceEncoder.encode = counting_encode  # type: ignore[assignment]
-    for cached in sentence_encoder._shared.values():
-        cached._vectors.clear()
+    sentence_encoder.clear_shared_caches()
     unseen = summary(timed_pass(agent, loop, texts))
     unseen_encoded = dict(encoded)
     seen = summary(timed_pass(agent, loop, texts))

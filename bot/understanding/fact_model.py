@@ -33,35 +33,34 @@ FactCase = Tuple[str, Mapping[str, bool]]
 
 def read_fact_cases(folder: Path) -> List[FactCase]:
     """The fact-labelled messages of every YAML file in `folder` (`cases:` of `text` and `facts`)."""
+    return read_fact_data(folder)[0]
+
+
+def read_fact_data(folder: Path) -> Tuple[List[FactCase], List[Tuple[str, int]]]:
+    """The fact cases of `folder`, and (text, 1 or 0) labels for the learned danger task, from one read.
+
+    A danger label comes from each case stating the `safety` fact, or labelled `danger: false`: a
+    message with no danger in it that doesn't rule danger out either ("she came out swinging in her
+    letter"). That teaches the danger classifier without teaching the fact extractor `safety=false`,
+    which would let the recommendation skip its safety question.
+    """
     cases: List[FactCase] = []
+    danger: List[Tuple[str, int]] = []
     for path in sorted(Path(folder).glob("*.yml")):
         for case in (yaml.safe_load(path.read_text(encoding="utf-8")) or {}).get("cases") or []:
+            text = str(case["text"])
             facts = {fact: bool(value) for fact, value in (case.get("facts") or {}).items()}
             unknown = set(facts) - set(FACTS)
             if unknown:
-                raise ValueError(f"{path}: unknown facts {sorted(unknown)} in {case['text']!r}")
-            cases.append((str(case["text"]), facts))
-    return cases
-
-
-def read_danger_labels(folder: Path) -> List[Tuple[str, int]]:
-    """(text, 1 or 0) for the learned danger task: each case stating the `safety` fact, or labelled `danger: false`.
-
-    `danger: false` marks a message with no danger in it that doesn't rule danger out either ("she
-    came out swinging in her letter"): it teaches the danger classifier without teaching the fact
-    extractor `safety=false`, which would let the recommendation skip its safety question.
-    """
-    labels: List[Tuple[str, int]] = []
-    for path in sorted(Path(folder).glob("*.yml")):
-        for case in (yaml.safe_load(path.read_text(encoding="utf-8")) or {}).get("cases") or []:
-            facts = case.get("facts") or {}
+                raise ValueError(f"{path}: unknown facts {sorted(unknown)} in {text!r}")
             if "danger" in case and ("safety" in facts or case["danger"] is not False):
-                raise ValueError(f"{path}: `danger: false` is for cases without the safety fact, in {case['text']!r}")
+                raise ValueError(f"{path}: `danger: false` is for cases without the safety fact, in {text!r}")
+            cases.append((text, facts))
             if "safety" in facts:
-                labels.append((str(case["text"]), int(bool(facts["safety"]))))
+                danger.append((text, int(facts["safety"])))
             elif "danger" in case:
-                labels.append((str(case["text"]), 0))
-    return labels
+                danger.append((text, 0))
+    return cases, danger
 
 
 def training_cases(intent_examples: Iterable[Tuple[str, str]], fact_cases: Sequence[FactCase]) -> List[FactCase]:

@@ -26,7 +26,7 @@ from bot.understanding.arbiter import Thresholds, arbitrate_message
 from bot.understanding.language import message_language
 from bot.understanding import danger_model, fact_model, facts, intents, scope, sentence_encoder
 from bot.understanding.danger_model import OtherLanguageDangerModel, read_danger_cases
-from bot.understanding.fact_model import FactModel, fact_data_files, read_danger_labels, read_fact_cases, training_cases
+from bot.understanding.fact_model import FactModel, fact_data_files, read_fact_data, training_cases
 from bot.understanding.scope import ASKS_RECOMMENDATION, ENGLISH_WORDS, IntentModel, ScopeModel
 
 SCOPE_KEY = "scope"
@@ -171,10 +171,9 @@ class ScopeClassifier(_TrainedOnIntents):
     def fit(self, examples: List[tuple]) -> ScopeModel:
         """One logistic regression per task, and the fact extractor on the fact data and the intent examples."""
         seed = int(self._config["random_seed"])
-        cases = read_fact_cases(Path(self._config.get("fact_data") or "data/facts"))
         # Messages labelled as stating danger, ruling it out ("he's never been violent") or free of it
         # ("she came out swinging in her letter") teach the danger task too.
-        danger = read_danger_labels(Path(self._config.get("fact_data") or "data/facts"))
+        cases, danger = read_fact_data(Path(self._config.get("fact_data") or "data/facts"))
         model = ScopeModel.train(examples, seed=seed, extra={scope.DANGER: danger}, vocabulary=[text for text, _ in cases],
                                  meaning_layers=int(self._config.get("meaning_layers") or 0))
         model.facts = FactModel.train(training_cases(examples, cases), seed=seed, features=model.features)

@@ -140,10 +140,6 @@ def join_columns(blocks: Sequence[csr_matrix]) -> csr_matrix:
     """The CSR matrices' columns side by side (`scipy.sparse.hstack`, without its COO round trip)."""
     offsets = np.cumsum([0] + [block.shape[1] for block in blocks])
     rows = blocks[0].shape[0]
-    if rows == 1:  # the usual case in the server: one message
-        indices = np.concatenate([block.indices + offset for block, offset in zip(blocks, offsets)])
-        data = np.concatenate([block.data.astype(np.float64, copy=False) for block in blocks])
-        return csr_matrix((data, indices, np.array([0, len(data)])), shape=(1, int(offsets[-1])))
     row_of = np.concatenate([np.repeat(np.arange(rows), np.diff(block.indptr)) for block in blocks])
     order = np.argsort(row_of, kind="stable")  # stable: within a row, the blocks stay in their order
     indices = np.concatenate([block.indices + offset for block, offset in zip(blocks, offsets)])[order]

@@ -220,12 +220,26 @@ class CachedEncoder:
             return rows
 
 
+    def clear(self) -> None:
+        """Forget every vector (a benchmark of texts never seen starts from here)."""
+        with self._lock:
+            self._vectors.clear()
+
+
 def shared_encoder(layers: int) -> CachedEncoder:
     """The process's encoder of the first `layers` layers (its weights load once; every model reading them shares it)."""
     with _shared_lock:
         if layers not in _shared:
             _shared[layers] = CachedEncoder(SentenceEncoder(layers=layers))
         return _shared[layers]
+
+
+def clear_shared_caches() -> None:
+    """Forget the vectors every shared encoder of this process remembers."""
+    with _shared_lock:
+        encoders = list(_shared.values())
+    for encoder in encoders:
+        encoder.clear()
 
 
 class MeaningFeatures(BaseEstimator, TransformerMixin):

@@ -7,7 +7,7 @@ from typing import Dict, List, Tuple
 
 import pytest
 
-from bot.understanding.fact_model import FactModel, read_danger_labels, read_fact_cases, training_cases
+from bot.understanding.fact_model import FactModel, read_fact_cases, read_fact_data, training_cases
 from bot.understanding.scope import clauses
 from bot.understanding.facts import learned_facts
 
@@ -85,8 +85,9 @@ def test_danger_labels_come_from_the_safety_fact_or_danger_false(tmp_path: Path)
         "  - text: we stopped talking\n    facts: {communication: false}\n",
         encoding="utf-8",
     )
-    assert read_danger_labels(tmp_path) == [("he hit me", 1), ("he's never been violent", 0), ("she came out swinging in her letter", 0)]
-    assert ("she came out swinging in her letter", {}) in read_fact_cases(tmp_path)
+    cases, danger = read_fact_data(tmp_path)
+    assert danger == [("he hit me", 1), ("he's never been violent", 0), ("she came out swinging in her letter", 0)]
+    assert ("she came out swinging in her letter", {}) in cases and cases == read_fact_cases(tmp_path)
 
 
 @pytest.mark.parametrize("case", ["facts: {safety: true}\n    danger: false", "danger: true"])
@@ -94,7 +95,7 @@ def test_danger_false_with_the_safety_fact_or_another_value_is_refused(tmp_path:
     """`danger:` only says false, and only where the case doesn't state the safety fact."""
     (tmp_path / "facts.yml").write_text(f"cases:\n  - text: he hit me\n    {case}\n", encoding="utf-8")
     with pytest.raises(ValueError, match="danger: false"):
-        read_danger_labels(tmp_path)
+        read_fact_data(tmp_path)
 
 
 def test_project_fact_data_reads() -> None:

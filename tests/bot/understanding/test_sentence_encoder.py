@@ -119,6 +119,9 @@ def test_the_cache_encodes_each_text_once_and_stays_bounded(encoder: SentenceEnc
     expected: Dict[str, np.ndarray] = dict(zip(["a", "b", "c", "d"], encoder.encode(["a", "b", "c", "d"])))
     again = cached.encode(["d", "a"])
     assert np.abs(again - np.stack([expected["d"], expected["a"]])).max() < 1e-6
+    cached.clear()
+    cached.encode(["d"])
+    assert counting.asked[-1] == "d" and len(cached._vectors) == 1
 
 
 def test_meaning_features_are_weighted_embeddings() -> None:

@@ -37,23 +37,27 @@ def main() -> int:
     args = options.parse_args()
     logging.basicConfig(level=logging.WARNING)
     folder = PROJECT_ROOT / "tests" / "nlu" / ("dev" if args.dev else "")
-    sets = read_sets(folder, prefix="dev_" if args.dev else "")
-    if args.dev:
-        add_safety_samples(sets, PROJECT_ROOT / "tests" / "bot" / "understanding" / "safety_samples.yml")
     parse = model_parser(args.model)
     if args.set:
         configured = next(c for c in yaml.safe_load((PROJECT_ROOT / "config.yml").read_text())["pipeline"] if c["name"].endswith("MessageArbiter"))
         values = {name: float(value) for name, value in configured.items() if name in Thresholds.__dataclass_fields__}
         values.update({name: float(value) for name, value in (item.split("=", 1) for item in args.set)})
         parse = with_thresholds(parse, Thresholds(**values))
-    report = evaluate(parse, sets)
-    print(f"Understanding figures on the {'tuning' if args.dev else 'report'} sets in {folder.relative_to(PROJECT_ROOT)}/")
-    print(report.table())
-    if args.misses:
-        for name, missed in report.misses.items():
-            if missed:
-                print(f"\n{name}: {len(missed)} missed")
-                print("\n".join(f"  {line}" for line in missed))
+    # The tuning sets are two families: dev_*.yml (sessions 1-8) and the harder dev_hard_*.yml (session 9).
+    families = [("dev_", "tuning"), ("dev_hard_", "hard tuning")] if args.dev else [("", "report")]
+    for prefix, family in families:
+        sets = read_sets(folder, prefix=prefix)
+        if prefix == "dev_":
+            add_safety_samples(sets, PROJECT_ROOT / "tests" / "bot" / "understanding" / "safety_samples.yml")
+        report = evaluate(parse, sets)
+        print(f"Understanding figures on the {family} sets in {folder.relative_to(PROJECT_ROOT)}/{prefix}*")
+        print(report.table())
+        if args.misses:
+            for name, missed in report.misses.items():
+                if missed:
+                    print(f"\n{name}: {len(missed)} missed")
+                    print("\n".join(f"  {line}" for line in missed))
+        print()
     failed = report.failed_floors()
     if failed and not args.dev:
         print("\nbelow the floor:\n  " + "\n  ".join(failed))

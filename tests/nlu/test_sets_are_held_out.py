@@ -45,7 +45,9 @@ def messages(sets: EvaluationSets) -> Iterator[str]:
     yield from (text for text, _ in sets.facts)
 
 
-@pytest.mark.parametrize("folder, prefix", [(HERE, ""), (HERE / "dev", "dev_")], ids=["report", "tuning"])
+@pytest.mark.parametrize(
+    "folder, prefix", [(HERE, ""), (HERE / "dev", "dev_"), (HERE / "dev", "dev_hard_")], ids=["report", "tuning", "hard tuning"]
+)
 def test_no_evaluation_message_is_trained_on(folder: Path, prefix: str) -> None:
     """A message of the report or tuning sets never appears in data/nlu/, data/facts/ or data/safety/ (case and spacing aside)."""
     trained = set(training_intents()) | own_training_messages()

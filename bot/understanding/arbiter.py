@@ -76,6 +76,9 @@ class Thresholds:
     # A message in another language is about danger from this probability of the danger classifier
     # trained on those languages (bot/understanding/danger_model.py).
     other_language_danger: float = 0.5
+    # A question the classifier reads as a dispute's background (no background in the training data
+    # is a question) is not covered from this probability of the not-covered classifier, else unplaced.
+    question_not_covered: float = 0.3
 
 
 @dataclass(frozen=True)
@@ -94,6 +97,7 @@ def arbitrate(
     danger: bool,
     non_english: bool,
     asks_what_to_do: bool = False,
+    asks_a_question: bool = False,
     names_uncovered_process: bool = False,
     named_processes: Collection[str] = (),
     thresholds: Thresholds = Thresholds(),
@@ -101,6 +105,7 @@ def arbitrate(
     """The intent the assistant acts on for one message.
 
     `danger` and `asks_what_to_do` come from the wording (bot/understanding/safety.py, facts.py),
+    `asks_a_question` from its closing question mark,
     `names_uncovered_process` from the vocabulary of processes the guide never mentions, and
     `named_processes` are the canonical `process` entities of the message.
     """
@@ -147,6 +152,11 @@ def arbitrate(
         return Verdict(NOT_COVERED, "classifier")
     if intent in KNOWLEDGE_QUESTIONS | {NLU_FALLBACK} and scores.get(NOT_COVERED_QUESTION, 0.0) >= thresholds.not_covered:
         return Verdict(NOT_COVERED, "not covered")
+    if intent == DESCRIBE_DISPUTE and asks_a_question:
+        # "Thanks, that helps" is no reply to a question: say the guide doesn't cover it, or offer topics.
+        if scores.get(NOT_COVERED_QUESTION, 0.0) >= thresholds.question_not_covered:
+            return Verdict(NOT_COVERED, "a question, not a background")
+        return Verdict(NLU_FALLBACK, "a question, not a background")
     return Verdict(intent, "danger ruled out" if danger_ruled_out else "classifier")
 
 
@@ -162,6 +172,7 @@ def arbitrate_message(
         danger=bool(safety_signals(text)),
         non_english=language != "en",
         asks_what_to_do=asks_what_to_do_in(text),
+        asks_a_question=text.rstrip().endswith("?"),
         names_uncovered_process=names_uncovered_process_in(text),
         named_processes=[entity.get("value") for entity in entities if entity.get("entity") == "process"],
         thresholds=thresholds,

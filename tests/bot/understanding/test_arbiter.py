@@ -167,3 +167,21 @@ def test_thresholds_are_configurable() -> None:
     assert arbitrate("what_is_mediation", 0.8, borderline, danger=False, non_english=False).intent == "what_is_mediation"
     strict = Thresholds(in_domain=0.7)
     assert arbitrate("what_is_mediation", 0.8, borderline, danger=False, non_english=False, thresholds=strict).intent == "out_of_scope"
+
+
+@pytest.mark.parametrize(
+    "intent, question, given, expected, reason",
+    [
+        # a question read as a dispute's background gets no "thanks, that helps"
+        ("describe_dispute", True, scores(not_covered=0.6), "not_covered", "a question, not a background"),
+        ("describe_dispute", True, scores(not_covered=0.1), "nlu_fallback", "a question, not a background"),
+        # a background without a question mark stays a background
+        ("describe_dispute", False, scores(not_covered=0.6), "describe_dispute", "classifier"),
+        # a situation topic asked as a question keeps its topic
+        ("impasse", True, scores(not_covered=0.6), "impasse", "classifier"),
+    ],
+)
+def test_a_question_is_not_a_background(intent: str, question: bool, given: Dict[str, float], expected: str, reason: str) -> None:
+    """describe_dispute for a message ending in a question mark becomes not covered or a did-you-mean."""
+    verdict = arbitrate(intent, 0.8, given, danger=False, non_english=False, asks_a_question=question)
+    assert (verdict.intent, verdict.reason) == (expected, reason)

@@ -68,8 +68,8 @@ TARGETS: Mapping[str, Tuple[str, float]] = {
 # figure last measured (training is deterministic), so no change can make a figure worse unnoticed.
 FLOORS: Mapping[str, Tuple[str, float]] = {
     **TARGETS,
-    "topic accuracy": (">=", 0.93),
-    "polarity pass rate": (">=", 0.89),
+    "topic accuracy": (">=", 0.94),
+    "polarity pass rate": (">=", 0.92),
     # Not one of issue 9's figures: danger in another language gets the safety reply in that language.
     "other-language safety reply": (">=", 0.95),
     "safety false alarms (benign)": ("<=", 0.07),

@@ -51,7 +51,7 @@ stories: $(MODEL) kb ## Run the test stories against the trained model
 eval: $(MODEL) ## Understanding figures on the report sets of tests/nlu/ (MISSES=1 lists every miss, DEV=1 the tuning sets)
 	$(PY) scripts/evaluate.py $(if $(MISSES),--misses) $(if $(DEV),--dev)
 
-cv: $(INSTALLED) ## 5-fold cross-validation of the intent classifier on the training data (several minutes)
+cv: $(INSTALLED) ## 5-fold cross-validation of the intent classifier on the training data (about 20 minutes)
 	$(RASA) test nlu --nlu data/nlu --config config.yml --cross-validation --folds 5 --out results/cv
 	$(PY) scripts/nlu_report.py results/cv
 

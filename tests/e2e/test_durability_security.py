@@ -38,22 +38,38 @@ def tracker_events(servers: Servers, sender: str) -> List[dict]:
 
 
 def rasa_server_pid(servers: Servers) -> int:
-    """The process id of the `rasa run` server started by scripts/run.sh."""
-    found = subprocess.run(["pgrep", "-P", str(servers.process.pid), "-f", "rasa run --model"],
-                           capture_output=True, text=True, check=True)
-    return int(found.stdout.split()[0])
+    """The process id of the `rasa run` server itself, not of scripts/supervise.py, whose command line holds it too."""
+    pattern = rf"^\S+ \S+/bin/rasa run --model .* --port {servers.env['RASA_PORT']} "
+    found = subprocess.run(["pgrep", "-f", pattern], capture_output=True, text=True, check=True)
+    [pid] = found.stdout.split()
+    return int(pid)
+
+
+def restarted_rasa_server(servers: Servers, killed: int, timeout_s: float = 300) -> int:
+    """The process id of the Rasa server the supervisor started in place of `killed`, once it answers."""
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        try:
+            pid = rasa_server_pid(servers)
+            if pid != killed and requests.get(f"http://localhost:{servers.env['RASA_PORT']}/", timeout=5).ok:
+                return pid
+        except (subprocess.CalledProcessError, ValueError, requests.RequestException):
+            pass
+        time.sleep(0.5)
+    raise AssertionError(f"no Rasa server answered within {timeout_s:g} s of killing {killed}")
 
 
 def test_conversation_continues_after_sigkill(api_servers: Servers) -> None:
-    """Killed mid-recommendation and restarted, the conversation goes on with no event lost or repeated."""
+    """Killed mid-recommendation (SIGKILL) and restarted by its supervisor, the conversation goes on with no event lost or repeated."""
     sender = f"kill-{uuid.uuid4().hex[:8]}"
     assert api_servers.say(sender, "which process should I use?")[-1]["custom"]["fact"] == "safety"
     assert api_servers.say(sender, "no")[-1]["custom"]["fact"] == "other_side_willing"
     before = tracker_events(api_servers, sender)
 
-    os.kill(rasa_server_pid(api_servers), signal.SIGKILL)
-    api_servers.process.wait(timeout=60)
-    api_servers.start()
+    killed = rasa_server_pid(api_servers)
+    os.kill(killed, signal.SIGKILL)
+    restarted_rasa_server(api_servers, killed)  # scripts/supervise.py restarts it
+    assert subprocess.run(["kill", "-0", str(killed)], capture_output=True).returncode != 0, "the killed server is gone"
 
     assert api_servers.say(sender, "yes")[-1]["custom"]["fact"] == "wants_decision"
     after = tracker_events(api_servers, sender)

@@ -46,7 +46,8 @@ def messages(sets: EvaluationSets) -> Iterator[str]:
 
 
 @pytest.mark.parametrize(
-    "folder, prefix", [(HERE, ""), (HERE / "dev", "dev_"), (HERE / "dev", "dev_hard_")], ids=["report", "tuning", "hard tuning"]
+    "folder, prefix", [(HERE, ""), (HERE / "dev", "dev_"), (HERE / "dev", "dev_hard_"), (HERE / "dev", "dev_fresh_")],
+    ids=["report", "tuning", "hard tuning", "fresh tuning"],
 )
 def test_no_evaluation_message_is_trained_on(folder: Path, prefix: str) -> None:
     """A message of the report or tuning sets never appears in data/nlu/, data/facts/ or data/safety/ (case and spacing aside)."""

@@ -33,7 +33,7 @@ _HARM_VERB = (
 # "kicked me out", "beat me to it", "beat us at chess", "stabbed me in the back", "strangling me
 # with repair charges", "hit me with a huge bill".
 _MONEY_AND_PAPER = (
-    r"(?:a |an |the |another |this |that |his |her |their )?(?:\w+ )?"
+    r"(?:a |an |the |another |this |that |his |her |their )?(?:[\w£$€.,-]+ ){0,4}"
     r"(?:charge|fee|bill|cost|invoice|fine|paperwork|email|letter|demand|question|rule|red tape|claim|lawsuit|deadline|ultimatum|offer|request)s?"
 )
 _NOT_HARM = rf"(?!\s+(?:a|an|up|out|off|to it|at|back a|with your|in the back|with {_MONEY_AND_PAPER})\b)"
@@ -64,7 +64,10 @@ ENGLISH_PATTERNS: List[Pattern[str]] = [
     re.compile(rf"\b(?:came|comes|went|ran|lunged|chased|attacked|threatened)(?: at| for| after)? (?:me|us|my (?:kids|children|son|daughter)) with {_WEAPON}\b"),
     # Fear for one's safety or someone's (not "i'm not scared of him, he's just stubborn").
     re.compile(r"\b(?:fear|afraid|scared|frightened|terrified|worried|fearing)\s+for\s+(?:my|our|the kids'?|the children'?s?|my (?:kids'?|children'?s?|son'?s?|daughter'?s?))\s+(?:life|lives|safety|wellbeing|well-being)\b"),
-    re.compile(r"(?<!not )(?<!n't )(?<!never )\b(?:afraid|scared|frightened|terrified)\s+(?:of\s+)?(?:him|her|them|my ex|(?:my|his|her|their) (?:husband|wife|partner|father|mother|dad|mum|mom|stepfather|stepmother|boyfriend|girlfriend)|what (?:he|she|they)(?:'ll| will| might| could| would| may)?(?: do)?)\b(?!\s+(?:suing|taking|winning|refusing|saying|not)\b)"),
+    # Fear of the person ("scared of him") or of what they'll do; "scared my ex will get the house" fears an
+    # outcome, not the person (the harm patterns catch "scared he'll hurt me"), and so does "scared of him
+    # taking me to court".
+    re.compile(r"(?<!not )(?<!n't )(?<!never )\b(?:afraid|scared|frightened|terrified)\s+(?:of\s+(?:him|her|them|my ex|(?:my|his|her|their) (?:husband|wife|partner|father|mother|dad|mum|mom|stepfather|stepmother|boyfriend|girlfriend))|(?:of\s+)?what (?:he|she|they)(?:'ll| will| might| could| would| may)?(?: do)?)\b(?!\s+(?:suing|taking|winning|refusing|saying|not|getting|keeping|selling|contesting|claiming|lying|telling|using|delaying|dragging|changing|leaving|moving|will|would|might|could|may|can|is going|gets?|takes?|wins?|keeps?)\b)"),
     re.compile(r"\b(?:don'?t|do not|dont|doesn'?t|does not|no longer|never|didn'?t|did not)\s+feel\s+safe\b"),
     re.compile(r"\b(?:not|isn'?t|aren'?t|isnt|arent|never|no longer)\s+safe\s+(?:with|around|at home|near|in (?:my|our|the) (?:own )?(?:home|house|flat))\b"),
     re.compile(rf"\b{_VICTIM}(?:'m|'re| am| are| is| feel| felt| was| were| might be| could be| may be)\s+(?:\w+ )?(?:unsafe|in danger|at risk of (?:harm|violence|being hurt))\b(?! of (?:being|losing|missing|failing|going|running|getting|not))"),

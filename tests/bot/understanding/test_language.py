@@ -58,13 +58,16 @@ def test_other_scripts_are_not_english(text: str, code: str) -> None:
         # the detector reads these as Norwegian; their words are the English training data's
         ("how does med-arb compare to plain mediation", 0.875, "en"),
         ("how does med-arb compare to plain mediation", 0.5, "no"),
-        # too few words to overrule the detector, whatever their share
-        ("muchas gracias", 1.0, "es"),
+        # a short message overrules the detector only when every word is the English examples'
+        ("dunno", 1.0, "en"),
+        ("dunno", None, "it"),
+        ("muchas gracias", 0.5, "es"),
+        ("muchas gracias", 0.0, "es"),
         ("ich habe angst vor meinem mann", 0.2, "de"),
     ],
 )
 def test_words_of_the_english_training_data_keep_a_message_english(text: str, share: float, expected: str) -> None:
-    """A message of three words or more, 80 % of them words of the English examples, stays English."""
+    """A message of three words or more, 80 % of them words of the English examples, stays English; a shorter one, all of them."""
     assert message_language(text, english_word_share=share) == expected
 
 

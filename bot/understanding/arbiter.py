@@ -26,7 +26,7 @@ from bot.understanding.intents import (
     SITUATION_TOPICS,
 )
 from bot.understanding.facts import asks_what_to_do as asks_what_to_do_in
-from bot.understanding.safety import safety_signals
+from bot.understanding.safety import only_hyperbole, safety_signals
 from bot.understanding.scope import ASKS_RECOMMENDATION, DANGER, IN_DOMAIN, NOT_COVERED_QUESTION, OTHER_LANGUAGE_DANGER, fact_task_name
 from bot.understanding.vocabulary import names_uncovered_process as names_uncovered_process_in
 
@@ -73,6 +73,11 @@ class Thresholds:
     # ruled danger out ("he's never been violent, he's just stubborn") and no part of the message
     # claims danger: danger words under a negation are what the intent classifier can't read.
     danger_ruled_out: float = 0.9
+    # Danger worded as everyday hyperbole ("my mum will kill me if I forget", bot/understanding/safety.py
+    # only_hyperbole) is danger when the message is at least this likely to be about a person's situation,
+    # or the learned danger classifier gives it at least `hyperbole_danger`; else the classifiers decide.
+    hyperbole_in_domain: float = 0.5
+    hyperbole_danger: float = 0.5
     # A message in another language is about danger from this probability of the danger classifier
     # trained on those languages (bot/understanding/danger_model.py).
     other_language_danger: float = 0.5
@@ -96,6 +101,7 @@ def arbitrate(
     *,
     danger: bool,
     non_english: bool,
+    hyperbole: bool = False,
     asks_what_to_do: bool = False,
     asks_a_question: bool = False,
     names_uncovered_process: bool = False,
@@ -104,7 +110,8 @@ def arbitrate(
 ) -> Verdict:
     """The intent the assistant acts on for one message.
 
-    `danger` and `asks_what_to_do` come from the wording (bot/understanding/safety.py, facts.py),
+    `danger` and `asks_what_to_do` come from the wording (bot/understanding/safety.py, facts.py), and
+    `hyperbole` when its only danger is worded as everyday hyperbole ("she'll kill me if I'm late"),
     `asks_a_question` from its closing question mark,
     `names_uncovered_process` from the vocabulary of processes the guide never mentions, and
     `named_processes` are the canonical `process` entities of the message.
@@ -112,6 +119,8 @@ def arbitrate(
     if danger:
         return Verdict(SAFETY, "danger signal")
     in_domain = scores.get(IN_DOMAIN, 1.0)
+    if hyperbole and (in_domain >= thresholds.hyperbole_in_domain or scores.get(DANGER, 0.0) >= thresholds.hyperbole_danger):
+        return Verdict(SAFETY, "danger signal, about a person's situation")
     if scores.get(DANGER, 0.0) >= thresholds.danger and in_domain >= thresholds.danger_in_domain and not non_english:
         return Verdict(SAFETY, "learned danger")
     if non_english:
@@ -169,8 +178,9 @@ def arbitrate_message(
         intent,
         confidence,
         scores,
-        danger=bool(safety_signals(text)),
+        danger=bool(safety_signals(text)) and not only_hyperbole(text),
         non_english=language != "en",
+        hyperbole=only_hyperbole(text),
         asks_what_to_do=asks_what_to_do_in(text),
         asks_a_question=text.rstrip().endswith("?"),
         names_uncovered_process=names_uncovered_process_in(text),

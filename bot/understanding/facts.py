@@ -6,7 +6,7 @@ import re
 from typing import Any, Dict, Iterable, Mapping, Optional, Sequence, Tuple
 
 from bot.recommend import UNSURE, FactValue
-from bot.understanding.safety import is_safety_concern
+from bot.understanding.safety import is_safety_concern, only_hyperbole
 
 # Intents that state a fact on their own.
 INTENT_FACTS: Mapping[str, Tuple[str, bool]] = {
@@ -53,14 +53,15 @@ def facts_in_message(
 
     What the fact extractor is sure of (`scores`, the message's `scope`), and danger whenever the
     safety wording or the final intent says so (a false alarm costs a question; a missed danger
-    costs more). Whether someone is in danger is the arbiter's call, with its own tuned detectors,
+    costs more; danger worded as everyday hyperbole counts only in the final intent). Whether someone
+    is in danger is the arbiter's call, with its own tuned detectors,
     so the extractor may only say the user ruled it out ("he's never been violent"). A message
     with no scores (a button's payload) states its intent's own fact. A yes, no or "not sure"
     answers the fact that was asked.
     """
     learned = learned_facts(scores)
     found: Dict[str, FactValue] = {fact: value for fact, value in learned.items() if (fact, value) != ("safety", True)}
-    if intent == "safety" or is_safety_concern(text):
+    if intent == "safety" or (is_safety_concern(text) and not only_hyperbole(text)):
         found["safety"] = True
     if not scores and intent in INTENT_FACTS:
         fact, value = INTENT_FACTS[intent]

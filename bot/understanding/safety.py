@@ -20,9 +20,11 @@ _PERSON = (
     r"son|daughter|brother|sister|neighbou?r|landlord|tenant|flatmate|roommate|boss|employer|colleague|stepfather|"
     r"stepmother|ex-\w+|former \w+)|the (?:other side|other party|father|mother|neighbou?r|landlord|man|woman|guy))"
 )
+# "my teenage daughter", "my 6 year old son", "the two kids".
+_CHILD_AGE = r"(?:(?:teenage|teen|little|young|younger|youngest|older|oldest|eldest|baby|newborn|two|three|twin|disabled|autistic|\d+[- ]years?[- ]old) )?"
 _TARGET = (
-    r"(?:me|us|my (?:kids?|children|child|son|daughter|baby|family|mum|mom|dad|partner|wife|husband|sister|brother)"
-    r"|the (?:kids|children|baby|child))"
+    rf"(?:me|us|my {_CHILD_AGE}(?:kids?|children|child|son|sons|daughter|daughters|baby|family|mum|mom|dad|partner|wife|husband|sister|brother)"
+    rf"|the {_CHILD_AGE}(?:kids|children|baby|child))"
 )
 _VICTIM = rf"(?:i|we|{_TARGET}|my life|our lives|my (?:kids'?|children'?s?) lives)"
 _HARM_VERB = (
@@ -31,10 +33,11 @@ _HARM_VERB = (
 )
 # Everyday phrasings that share a harm verb and a target: "shoot me an email", "hit me up",
 # "kicked me out", "beat me to it", "beat us at chess", "stabbed me in the back", "strangling me
-# with repair charges", "hit me with a huge bill".
+# with repair charges", "hit me with a huge bill", "hit us with a 40-page bundle".
 _MONEY_AND_PAPER = (
     r"(?:a |an |the |another |this |that |his |her |their )?(?:[\w£$€.,-]+ ){0,4}"
-    r"(?:charge|fee|bill|cost|invoice|fine|paperwork|email|letter|demand|question|rule|red tape|claim|lawsuit|deadline|ultimatum|offer|request)s?"
+    r"(?:charge|fee|bill|cost|invoice|fine|penalty|surcharge|increase|hike|paperwork|bundle|document|email|letter|notice|warning|summons|writ"
+    r"|demand|question|rule|red tape|claim|counterclaim|complaint|grievance|allegation|accusation|lawsuit|deadline|ultimatum|offer|request|news|quote|estimate)s?"
 )
 _NOT_HARM = rf"(?!\s+(?:a|an|up|out|off|to it|at|back a|with your|in the back|with {_MONEY_AND_PAPER})\b)"
 _LEGAL_THREAT = r"(?:court|legal|a lawsuit|lawyers?|solicitors?|eviction|evicting|the police|action)"
@@ -73,6 +76,7 @@ ENGLISH_PATTERNS: List[Pattern[str]] = [
     re.compile(rf"\b{_VICTIM}(?:'m|'re| am| are| is| feel| felt| was| were| might be| could be| may be)\s+(?:\w+ )?(?:unsafe|in danger|at risk of (?:harm|violence|being hurt))\b(?! of (?:being|losing|missing|failing|going|running|getting|not))"),
     re.compile(rf"\b(?:endanger\w*|put\w*)\s+{_TARGET}\s+(?:in danger|at risk)\b|\bendanger(?:s|ed|ing)?\s+{_TARGET}\b|\bmy (?:own )?safety\b(?! (?:deposit|glasses|settings|net|features?|rating))"),
     re.compile(r"\bfollow(?:s|ed|ing)?\s+me\s+(?:home|around|everywhere|to work|to school)\b"),
+    re.compile(r"\b(?:see|want|wants|wanted|have|had|'d rather see)\s+(?:me|us|you)\s+(?:dead|buried|six feet under|in (?:a|the) (?:box|coffin|grave|ground|morgue))\b"),
     re.compile(r"\b(?:suicid\w*|kill myself|end my life|ending my life|end it all|hurt myself|hurting myself|self[- ]harm\w*|want to die|wanna die|don'?t want to (?:live|be alive)|better off dead|no reason to live)\b(?! squad)"),
 ]
 
@@ -174,6 +178,15 @@ OTHER_LANGUAGE_PATTERNS: Dict[str, List[Pattern[str]]] = {
     for language, patterns in {"es": _ES, "fr": _FR, "de": _DE, "it": _IT, "pt": _PT, "nl": _NL, "pl": _PL}.items()
 }
 SAFETY_LANGUAGES = (ENGLISH, *OTHER_LANGUAGE_PATTERNS)
+
+# Everyday hyperbole shares its words with a real threat: "my mum will kill me if I forget her birthday",
+# "she'll strangle me if I spoil the ending", "my girlfriend's gonna kill me" against "he'll kill me if I
+# leave". A message whose only danger phrases sit in this frame (someone will kill or strangle the user)
+# is left to the learned classifiers (bot/understanding/arbiter.py), which read what the threat is about.
+_HYPERBOLE = re.compile(
+    r"\b(?:will|'ll|would|'d|gonna|going to|is going to|'s going to|is gonna|'s gonna)\s+(?:literally |actually |totally |absolutely )?"
+    r"(?:kill|murder|strangle|throttle)\s+(?:me|us)\b"
+)
 # Kept for callers that imported the English list by its old name.
 SAFETY_PATTERNS = ENGLISH_PATTERNS
 
@@ -210,6 +223,16 @@ def safety_signals(text: str, language: Optional[str] = None) -> List[str]:
     English is always checked; `language` (ISO 639-1) adds that language's patterns, None adds all.
     """
     return [phrase for phrases in signals_by_language(text, language).values() for phrase in phrases]
+
+
+def only_hyperbole(text: str) -> bool:
+    """Whether every danger phrase of `text` is inside the frame of everyday hyperbole ("my mum will kill me if I'm late")."""
+    lowered = _normalised(text)
+    frames = [match.span() for match in _HYPERBOLE.finditer(lowered)]
+    if not frames or any(code != ENGLISH for code in signals_by_language(text)):
+        return False
+    phrases = [match.span() for pattern in ENGLISH_PATTERNS for match in pattern.finditer(lowered)]
+    return bool(phrases) and all(any(start <= p_start and p_end <= end for start, end in frames) for p_start, p_end in phrases)
 
 
 def is_safety_concern(text: str) -> bool:

@@ -90,6 +90,24 @@ def test_arbitrate(
 @pytest.mark.parametrize(
     "intent, given, expected, reason",
     [
+        # danger worded as hyperbole ("she'll kill me if I'm late") is danger in a message about a person's situation
+        ("describe_dispute", IN, "safety", "danger signal, about a person's situation"),
+        # ... or when the learned danger classifier agrees, even off-domain
+        ("out_of_scope", {**OFF, "danger": 0.8}, "safety", "danger signal, about a person's situation"),
+        # ... and otherwise the classifiers decide ("my mum will kill me if I forget her birthday")
+        ("out_of_scope", {**OFF, "danger": 0.1}, "out_of_scope", "classifier"),
+        ("safety", {**OFF, "danger": 0.1}, "out_of_scope", "off-domain"),
+    ],
+)
+def test_hyperbole_is_danger_only_about_a_persons_situation(intent: str, given: Dict[str, float], expected: str, reason: str) -> None:
+    """A hyperbole-only danger signal raises safety in domain or with the danger classifier; else it is not a signal."""
+    verdict = arbitrate(intent, 0.9, given, danger=False, non_english=False, hyperbole=True)
+    assert (verdict.intent, verdict.reason) == (expected, reason)
+
+
+@pytest.mark.parametrize(
+    "intent, given, expected, reason",
+    [
         # a question about a process the guide never mentions has no answer there, however it was classified
         ("what_is_mediation", IN, "not_covered", "names a process the guide doesn't cover"),
         ("mediation_vs_negotiation", IN, "not_covered", "names a process the guide doesn't cover"),

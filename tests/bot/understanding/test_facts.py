@@ -25,6 +25,10 @@ from bot.recommend import UNSURE
         ("unsure", "I'm not sure", "impasse", {"impasse": UNSURE}),
         ("affirm", "yes", None, {}),
         ("greet", "hello", "safety", {}),
+        # danger in the wording counts whatever the intent, unless it is only everyday hyperbole
+        ("describe_dispute", "he hit me last week", None, {"safety": True}),
+        ("out_of_scope", "my mum will kill me if I forget her birthday", None, {}),
+        ("safety", "he'll kill me if I leave", None, {"safety": True}),
     ],
 )
 def test_facts_in_message(intent: str, text: str, requested: Optional[str], expected: Dict[str, object]) -> None:

@@ -12,6 +12,7 @@ from bot.messages import message
 from bot.understanding.safety import (
     SAFETY_LANGUAGES,
     is_safety_concern,
+    only_hyperbole,
     safety_language,
     safety_message_key,
     safety_reply_language,
@@ -114,3 +115,24 @@ def test_safety_language_follows_the_message(text: str, code: str) -> None:
 def test_safety_reply_language(text: str, detected: str, code: str) -> None:
     """The safety reply is in the language of the pattern that found danger, else the message's, else English."""
     assert safety_reply_language(text, detected) == code
+
+
+@pytest.mark.parametrize(
+    "text, hyperbole",
+    [
+        ("my mum will kill me if I forget her birthday again", True),
+        ("she'll strangle me if I spoil the ending", True),
+        ("my girlfriend's gonna kill me, I forgot to record her show", True),
+        ("he'll kill me if I leave", True),
+        # a threat reported as a threat, or with other danger beside it, is not hyperbole
+        ("he threatened to kill me if I leave", False),
+        ("he hit me and he'll kill me if I tell anyone", False),
+        ("he will kill me, he has a gun", False),
+        ("he wants to kill me", False),
+        ("what time is it", False),
+    ],
+)
+def test_only_hyperbole(text: str, hyperbole: bool) -> None:
+    """Danger words only in the frame "someone will kill me" are hyperbole for the arbiter to weigh; any other danger is not."""
+    assert only_hyperbole(text) is hyperbole
+    assert is_safety_concern(text) is (text != "what time is it")

@@ -25,6 +25,7 @@ from bot.understanding.intents import (
     SAFETY,
     SITUATION_TOPICS,
 )
+from bot.understanding.facts import INTENT_FACTS
 from bot.understanding.facts import asks_what_to_do as asks_what_to_do_in
 from bot.understanding.safety import only_hyperbole, safety_signals
 from bot.understanding.scope import ASKS_RECOMMENDATION, DANGER, IN_DOMAIN, NOT_COVERED_QUESTION, OTHER_LANGUAGE_DANGER, fact_task_name
@@ -38,6 +39,9 @@ _ABOUT_A_PROCESS = (KNOWLEDGE_QUESTIONS - {LEGAL_ADVICE}) | {NLU_FALLBACK, OUT_O
 # message naming one is about our field even when it matches no topic ("how do I choose a good
 # mediator?"), so it is not covered rather than out of scope.
 IN_FIELD_PROCESSES = frozenset({"mediation", "arbitration"})
+# The intent that states each fact value on its own ("we're totally deadlocked" -> impasse).
+_FACT_INTENTS = {fact_task_name(fact, value): intent for intent, (fact, value) in INTENT_FACTS.items()
+                 if fact != "safety" and intent != "unreasonable_demands"}
 _SAFETY_RULED_OUT = fact_task_name("safety", False)
 _SAFETY_CLAIMED = fact_task_name("safety", True)
 
@@ -84,6 +88,10 @@ class Thresholds:
     # A question the classifier reads as a dispute's background (no background in the training data
     # is a question) is not covered from this probability of the not-covered classifier, else unplaced.
     question_not_covered: float = 0.3
+    # A dispute's background, or a message the classifier can't place, that the fact extractor is at least
+    # this sure states one situation's fact and no other ("totally deadlocked with my co-parent over the
+    # school holidays") is that situation.
+    situation_fact: float = 0.8
 
 
 @dataclass(frozen=True)
@@ -166,6 +174,10 @@ def arbitrate(
         if scores.get(NOT_COVERED_QUESTION, 0.0) >= thresholds.question_not_covered:
             return Verdict(NOT_COVERED, "a question, not a background")
         return Verdict(NLU_FALLBACK, "a question, not a background")
+    if intent in (DESCRIBE_DISPUTE, NLU_FALLBACK) and not asks_a_question:
+        stated = [task for task in _FACT_INTENTS if scores.get(task, 0.0) >= thresholds.situation_fact]
+        if len(stated) == 1:
+            return Verdict(_FACT_INTENTS[stated[0]], "states a situation's fact")
     return Verdict(intent, "danger ruled out" if danger_ruled_out else "classifier")
 
 

@@ -73,6 +73,14 @@ def scores(**changes: float) -> Dict[str, float]:
         ("nlu_fallback", 0.3, scores(not_covered=0.9), False, False, False, "not_covered", "not covered"),
         ("communication_breakdown", 0.8, scores(not_covered=0.9), False, False, False, "communication_breakdown", "classifier"),
         ("not_covered", 0.8, IN, False, False, False, "not_covered", "classifier"),
+        # a dispute's background or an unplaced message that states one situation's fact is that situation
+        ("describe_dispute", 0.8, scores(**{"fact:impasse=true": 0.9}), False, False, False, "impasse", "states a situation's fact"),
+        ("nlu_fallback", 0.3, scores(**{"fact:wants_decision=true": 0.9}), False, False, False, "wants_decision", "states a situation's fact"),
+        ("describe_dispute", 0.8, scores(**{"fact:face_to_face=false": 0.9}), False, False, False, "avoid_face_to_face", "states a situation's fact"),
+        # ... but not with two facts, an unsure one, or a fact of danger
+        ("describe_dispute", 0.8, scores(**{"fact:impasse=true": 0.9, "fact:pressure=true": 0.9}), False, False, False, "describe_dispute", "classifier"),
+        ("describe_dispute", 0.8, scores(**{"fact:impasse=true": 0.5}), False, False, False, "describe_dispute", "classifier"),
+        ("describe_dispute", 0.8, scores(**{"fact:safety=false": 0.95}), False, False, False, "describe_dispute", "classifier"),
         # otherwise the classifier's choice stands
         ("what_is_mediation", 0.8, IN, False, False, False, "what_is_mediation", "classifier"),
         ("nlu_fallback", 0.3, IN, False, False, False, "nlu_fallback", "classifier"),

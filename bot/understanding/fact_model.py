@@ -81,11 +81,17 @@ class FactModel:
         self._classifiers = dict(classifiers)
 
     @classmethod
-    def train(cls, cases: Sequence[FactCase], seed: int = 42, features: Optional[FeatureUnion] = None) -> "FactModel":
-        """Fit every fact that has examples of being stated (on `features` already fitted, to share them, or its own)."""
+    def train(
+        cls, cases: Sequence[FactCase], seed: int = 42, features: Optional[FeatureUnion] = None,
+        transform: Optional[Callable[[Sequence[str]], Any]] = None,
+    ) -> "FactModel":
+        """Fit every fact that has examples of being stated (on `features` already fitted, to share them, or its own).
+
+        `transform` gives the rows of `features` when another model has computed them (bot/understanding/scope.py FeatureRows).
+        """
         texts = [normalise(text) for text, _ in cases]
         features = features if features is not None else _features().fit(texts)
-        matrix = features.transform(texts)
+        matrix = (transform or features.transform)(texts)
         jobs = {}
         for fact in FACTS:
             labels = np.array([NOT_STATED if fact not in facts else (TRUE if facts[fact] else FALSE) for _, facts in cases])

@@ -176,7 +176,9 @@ class ScopeClassifier(_TrainedOnIntents):
         cases, danger = read_fact_data(Path(self._config.get("fact_data") or "data/facts"))
         model = ScopeModel.train(examples, seed=seed, extra={scope.DANGER: danger}, vocabulary=[text for text, _ in cases],
                                  meaning_layers=int(self._config.get("meaning_layers") or 0))
-        model.facts = FactModel.train(training_cases(examples, cases), seed=seed, features=model.features)
+        model.facts = FactModel.train(training_cases(examples, cases), seed=seed, features=model.features,
+                                      transform=model.training_rows.transform if model.training_rows else None)
+        model.training_rows = None
         # Other-language examples of the NLU data are ordinary messages of those languages.
         other_language = read_danger_cases(Path(self._config.get("danger_data") or "data/safety"))
         other_language += [(text, 0) for text, intent in examples if intent == intents.NON_ENGLISH]

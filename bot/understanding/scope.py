@@ -163,6 +163,29 @@ def _features(meaning_layers: int = 0) -> FeatureUnion:
     return JoinedFeatures(blocks)
 
 
+class FeatureRows:
+    """The feature rows of the training texts, each analysed once: the tasks and the fact extractor read the same texts.
+
+    `features` is fitted on `texts` as given (repeats count towards the document frequencies, as in `fit`).
+    """
+
+    def __init__(self, features: FeatureUnion, texts: Sequence[str]) -> None:
+        self.features = features
+        self._rows = csr_matrix(features.fit_transform(list(texts)))
+        self._index: Dict[str, int] = {}
+        for row, text in enumerate(texts):
+            self._index.setdefault(text, row)
+
+    def transform(self, texts: Sequence[str]) -> csr_matrix:
+        """The rows of (normalised) `texts`, as `features.transform` computes them; texts not seen yet are analysed and kept."""
+        missing = [text for text in dict.fromkeys(texts) if text not in self._index]
+        if missing:
+            start = self._rows.shape[0]
+            self._rows = vstack([self._rows, self.features.transform(missing)], format="csr")
+            self._index.update({text: start + offset for offset, text in enumerate(missing)})
+        return self._rows[[self._index[text] for text in texts]]
+
+
 class StackedHeads:
     """Several logistic regressions over the same features, applied with one product of all their weights.
 
@@ -237,6 +260,8 @@ class ScopeModel:
     english_vocabulary: FrozenSet[str] = frozenset()
     # The danger classifier for other languages (bot/understanding/danger_model.py), whose score joins these.
     other_language_danger: Any = None
+    # The training texts' feature rows, for the fact extractor trained next; not kept in the saved model.
+    training_rows: Optional[FeatureRows] = None
 
     def __init__(
         self, features: FeatureUnion, classifiers: Mapping[str, LogisticRegression], facts: Any = None,
@@ -264,8 +289,9 @@ class ScopeModel:
         pairs = [(normalise(text), intent) for text, intent in examples if text and intent]
         intents = {intent for _, intent in pairs}
         extra_texts = [normalise(text) for rows in (extra or {}).values() for text, _ in rows]
-        features = _features(meaning_layers).fit([text for text, _ in pairs] + extra_texts + [normalise(text) for text in vocabulary])
-        matrix = features.transform([text for text, _ in pairs])
+        feature_rows = FeatureRows(_features(meaning_layers), [text for text, _ in pairs] + extra_texts + [normalise(text) for text in vocabulary])
+        features = feature_rows.features
+        matrix = feature_rows.transform([text for text, _ in pairs])
         jobs: Dict[str, Tuple[Any, List[int]]] = {}
         for task in tasks:
             resolved = Task(task.name, task.positive or frozenset(intents) - (task.negative or frozenset()) - task.ignored,
@@ -276,7 +302,7 @@ class ScopeModel:
             task_matrix = matrix[rows]
             added = (extra or {}).get(task.name) or []
             if added:
-                task_matrix = vstack([task_matrix, features.transform([normalise(text) for text, _ in added])])
+                task_matrix = vstack([task_matrix, feature_rows.transform([normalise(text) for text, _ in added])])
                 labels += [int(label) for _, label in added]
             if len(set(labels)) >= 2:
                 jobs[task.name] = (task_matrix, labels)
@@ -285,7 +311,9 @@ class ScopeModel:
              for name, (task_matrix, labels) in jobs.items()}
         )
         english = {word for text, intent in pairs if intent != NON_ENGLISH for word in _WORDS.findall(text)}
-        return cls(features, classifiers, english_vocabulary=english)
+        model = cls(features, classifiers, english_vocabulary=english)
+        model.training_rows = feature_rows
+        return model
 
     @property
     def features(self) -> FeatureUnion:

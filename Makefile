@@ -24,6 +24,8 @@ export WEB_PORT ?= 8080
 export TF_CPP_MIN_LOG_LEVEL ?= 2
 export SQLALCHEMY_SILENCE_UBER_WARNING ?= 1
 export PYTHONDONTWRITEBYTECODE ?= 1
+# Rasa reports usage and crashes to its vendor unless told not to: nothing of ours leaves the machine.
+export RASA_TELEMETRY_ENABLED ?= false
 
 .PHONY: help run shell test unit validate stories eval cv bench bench-nlu kb install web test-tools clean \
 	telegram-webhook erase retention scaleout chaos staff-user soak reviewed

@@ -10,7 +10,7 @@ in-domain classifier to agree; when they don't, the message is out of scope.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, Collection, Mapping, Optional, Sequence
+from typing import Any, Collection, Dict, Mapping, Optional, Sequence, Tuple
 
 from bot.understanding.intents import (
     CONVERSATION,
@@ -39,9 +39,18 @@ _ABOUT_A_PROCESS = (KNOWLEDGE_QUESTIONS - {LEGAL_ADVICE}) | {NLU_FALLBACK, OUT_O
 # message naming one is about our field even when it matches no topic ("how do I choose a good
 # mediator?"), so it is not covered rather than out of scope.
 IN_FIELD_PROCESSES = frozenset({"mediation", "arbitration"})
-# The intent that states each fact value on its own ("we're totally deadlocked" -> impasse).
-_FACT_INTENTS = {fact_task_name(fact, value): intent for intent, (fact, value) in INTENT_FACTS.items()
-                 if fact != "safety" and intent != "unreasonable_demands"}
+# The intents that state each fact value on their own ("we're totally deadlocked" -> impasse; "she wants
+# everything, even the dog" -> unreasonable_demands, the same fact).
+def _intents_by_fact() -> Dict[str, Tuple[str, ...]]:
+    """Each situation fact's task name with the intents that state it."""
+    found: Dict[str, Tuple[str, ...]] = {}
+    for intent, (fact, value) in sorted(INTENT_FACTS.items()):
+        if fact != "safety":
+            found[fact_task_name(fact, value)] = found.get(fact_task_name(fact, value), ()) + (intent,)
+    return found
+
+
+_FACT_INTENTS = _intents_by_fact()
 _SAFETY_RULED_OUT = fact_task_name("safety", False)
 _SAFETY_CLAIMED = fact_task_name("safety", True)
 
@@ -114,6 +123,7 @@ def arbitrate(
     asks_a_question: bool = False,
     names_uncovered_process: bool = False,
     named_processes: Collection[str] = (),
+    ranking: Optional[Mapping[str, float]] = None,
     thresholds: Thresholds = Thresholds(),
 ) -> Verdict:
     """The intent the assistant acts on for one message.
@@ -122,7 +132,8 @@ def arbitrate(
     `hyperbole` when its only danger is worded as everyday hyperbole ("she'll kill me if I'm late"),
     `asks_a_question` from its closing question mark,
     `names_uncovered_process` from the vocabulary of processes the guide never mentions, and
-    `named_processes` are the canonical `process` entities of the message.
+    `named_processes` are the canonical `process` entities of the message, and `ranking` the intent
+    classifier's probability of each intent (it picks between intents that state the same fact).
     """
     if danger:
         return Verdict(SAFETY, "danger signal")
@@ -177,15 +188,17 @@ def arbitrate(
     if intent in (DESCRIBE_DISPUTE, NLU_FALLBACK) and not asks_a_question:
         stated = [task for task in _FACT_INTENTS if scores.get(task, 0.0) >= thresholds.situation_fact]
         if len(stated) == 1:
-            return Verdict(_FACT_INTENTS[stated[0]], "states a situation's fact")
+            situation = max(_FACT_INTENTS[stated[0]], key=lambda name: (ranking or {}).get(name, 0.0))
+            return Verdict(situation, "states a situation's fact")
     return Verdict(intent, "danger ruled out" if danger_ruled_out else "classifier")
 
 
 def arbitrate_message(
     text: str, intent: Optional[str], confidence: float, scores: Mapping[str, float],
     entities: Sequence[Mapping[str, Any]], language: str, thresholds: Thresholds = Thresholds(),
+    ranking: Sequence[Mapping[str, Any]] = (),
 ) -> Verdict:
-    """`arbitrate` for one parsed message: the wording's signals read from `text`, processes from its entities."""
+    """`arbitrate` for one parsed message: the wording's signals read from `text`, processes from its entities, `ranking` Rasa's intent ranking."""
     return arbitrate(
         intent,
         confidence,
@@ -197,6 +210,7 @@ def arbitrate_message(
         asks_a_question=text.rstrip().endswith("?"),
         names_uncovered_process=names_uncovered_process_in(text),
         named_processes=[entity.get("value") for entity in entities if entity.get("entity") == "process"],
+        ranking={item.get("name"): float(item.get("confidence") or 0.0) for item in ranking},
         thresholds=thresholds,
     )
 

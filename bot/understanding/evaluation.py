@@ -110,6 +110,7 @@ def with_thresholds(parse: Parse, thresholds: Thresholds) -> Parse:
             confidence = float(ranking[-1]["confidence"]) if ranking else 0.0
             verdict = arbitrate_message(
                 text, raw, confidence, result.get("scope") or {}, result.get("entities") or [], result.get("language", "en"), thresholds,
+                result.get("intent_ranking") or [],
             )
             arbiter = {**(result.get("arbiter") or {}), "reason": verdict.reason}
             results.append({**result, "intent": {"name": verdict.intent, "confidence": 1.0}, "arbiter": arbiter})

@@ -228,7 +228,7 @@ class MessageArbiter(GraphComponent):
             language = message_language(text, scores.get(ENGLISH_WORDS))
             verdict = arbitrate_message(
                 text, predicted.get("name"), float(predicted.get("confidence") or 0.0), scores,
-                message.get(ENTITIES) or [], language, self._thresholds,
+                message.get(ENTITIES) or [], language, self._thresholds, message.get(INTENT_RANKING_KEY) or [],
             )
             message.set(LANGUAGE_KEY, language, add_to_output=True)
             asks_recommendation = scores.get(ASKS_RECOMMENDATION, 0.0) >= self._thresholds.recommendation

@@ -77,6 +77,8 @@ def scores(**changes: float) -> Dict[str, float]:
         ("describe_dispute", 0.8, scores(**{"fact:impasse=true": 0.9}), False, False, False, "impasse", "states a situation's fact"),
         ("nlu_fallback", 0.3, scores(**{"fact:wants_decision=true": 0.9}), False, False, False, "wants_decision", "states a situation's fact"),
         ("describe_dispute", 0.8, scores(**{"fact:face_to_face=false": 0.9}), False, False, False, "avoid_face_to_face", "states a situation's fact"),
+        # ... the one the intent classifier ranks higher, where two intents state the same fact
+        ("describe_dispute", 0.8, scores(**{"fact:impasse=true": 0.9}), False, False, False, "impasse", "states a situation's fact"),
         # ... but not with two facts, an unsure one, or a fact of danger
         ("describe_dispute", 0.8, scores(**{"fact:impasse=true": 0.9, "fact:pressure=true": 0.9}), False, False, False, "describe_dispute", "classifier"),
         ("describe_dispute", 0.8, scores(**{"fact:impasse=true": 0.5}), False, False, False, "describe_dispute", "classifier"),
@@ -211,3 +213,13 @@ def test_a_question_is_not_a_background(intent: str, question: bool, given: Dict
     """describe_dispute for a message ending in a question mark becomes not covered or a did-you-mean."""
     verdict = arbitrate(intent, 0.8, given, danger=False, non_english=False, asks_a_question=question)
     assert (verdict.intent, verdict.reason) == (expected, reason)
+
+
+@pytest.mark.parametrize(
+    "ranking, expected",
+    [({"unreasonable_demands": 0.3, "impasse": 0.1}, "unreasonable_demands"), ({"unreasonable_demands": 0.1, "impasse": 0.3}, "impasse"), ({}, "impasse")],
+)
+def test_a_fact_stated_by_two_intents_takes_the_one_ranked_higher(ranking: Dict[str, float], expected: str) -> None:
+    """'She wants everything, even the dog' states impasse as unreasonable demands do: the intent ranking chooses."""
+    verdict = arbitrate("describe_dispute", 0.6, scores(**{"fact:impasse=true": 0.9}), danger=False, non_english=False, ranking=ranking)
+    assert (verdict.intent, verdict.reason) == (expected, "states a situation's fact")

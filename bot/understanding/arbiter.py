@@ -39,8 +39,8 @@ _ABOUT_A_PROCESS = (KNOWLEDGE_QUESTIONS - {LEGAL_ADVICE}) | {NLU_FALLBACK, OUT_O
 # message naming one is about our field even when it matches no topic ("how do I choose a good
 # mediator?"), so it is not covered rather than out of scope.
 IN_FIELD_PROCESSES = frozenset({"mediation", "arbitration"})
-# The intents that state each fact value on their own ("we're totally deadlocked" -> impasse; "she wants
-# everything, even the dog" -> unreasonable_demands, the same fact).
+
+
 def _intents_by_fact() -> Dict[str, Tuple[str, ...]]:
     """Each situation fact's task name with the intents that state it."""
     found: Dict[str, Tuple[str, ...]] = {}
@@ -50,6 +50,8 @@ def _intents_by_fact() -> Dict[str, Tuple[str, ...]]:
     return found
 
 
+# The intents that state each fact value on their own ("we're totally deadlocked" -> impasse; "she wants
+# everything, even the dog" -> unreasonable_demands, the same fact).
 _FACT_INTENTS = _intents_by_fact()
 _SAFETY_RULED_OUT = fact_task_name("safety", False)
 _SAFETY_CLAIMED = fact_task_name("safety", True)

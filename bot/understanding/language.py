@@ -40,11 +40,11 @@ ENGLISH_HALF_CONFIDENCE = 0.5
 # mediation" reads as Norwegian to the detector). On tests/bot/understanding/language_samples.yml
 # no message changes at 0.7-0.9; on the tuning sets three English questions are kept English and
 # the other-language messages there have shares of 0.13-0.33.
-ENGLISH_VOCABULARY_SHARE = 0.8
-MIN_KNOWN_WORDS = 3
 # A shorter message stays English only when every word is the English examples' ("dunno" reads as
 # Italian to the detector, "aye" as Spanish); no one- or two-word message in another language of
 # tests/bot/understanding/language_samples.yml has all its words there.
+ENGLISH_VOCABULARY_SHARE = 0.8
+MIN_KNOWN_WORDS = 3
 # ... and the other way: on the tuning sets (1,520 English messages, 266 in other languages), below
 # this share with at least MIN_FOREIGN_WORDS words no English message changed and two of the twelve
 # other-language messages the detector had read as English were recognised.

@@ -201,13 +201,14 @@ def arbitrate_message(
     ranking: Sequence[Mapping[str, Any]] = (),
 ) -> Verdict:
     """`arbitrate` for one parsed message: the wording's signals read from `text`, processes from its entities, `ranking` Rasa's intent ranking."""
+    hyperbole = only_hyperbole(text)
     return arbitrate(
         intent,
         confidence,
         scores,
-        danger=bool(safety_signals(text)) and not only_hyperbole(text),
+        danger=not hyperbole and bool(safety_signals(text)),
         non_english=language != "en",
-        hyperbole=only_hyperbole(text),
+        hyperbole=hyperbole,
         asks_what_to_do=asks_what_to_do_in(text),
         asks_a_question=text.rstrip().endswith("?"),
         names_uncovered_process=names_uncovered_process_in(text),

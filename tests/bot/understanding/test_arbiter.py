@@ -77,8 +77,6 @@ def scores(**changes: float) -> Dict[str, float]:
         ("describe_dispute", 0.8, scores(**{"fact:impasse=true": 0.9}), False, False, False, "impasse", "states a situation's fact"),
         ("nlu_fallback", 0.3, scores(**{"fact:wants_decision=true": 0.9}), False, False, False, "wants_decision", "states a situation's fact"),
         ("describe_dispute", 0.8, scores(**{"fact:face_to_face=false": 0.9}), False, False, False, "avoid_face_to_face", "states a situation's fact"),
-        # ... the one the intent classifier ranks higher, where two intents state the same fact
-        ("describe_dispute", 0.8, scores(**{"fact:impasse=true": 0.9}), False, False, False, "impasse", "states a situation's fact"),
         # ... but not with two facts, an unsure one, or a fact of danger
         ("describe_dispute", 0.8, scores(**{"fact:impasse=true": 0.9, "fact:pressure=true": 0.9}), False, False, False, "describe_dispute", "classifier"),
         ("describe_dispute", 0.8, scores(**{"fact:impasse=true": 0.5}), False, False, False, "describe_dispute", "classifier"),

@@ -27,7 +27,7 @@ from bot.understanding.intents import (
 )
 from bot.understanding.facts import INTENT_FACTS
 from bot.understanding.facts import asks_what_to_do as asks_what_to_do_in
-from bot.understanding.safety import only_hyperbole, safety_signals
+from bot.understanding.safety import DANGER as DANGER_WORDING, HYPERBOLE, danger_wording
 from bot.understanding.scope import ASKS_RECOMMENDATION, DANGER, IN_DOMAIN, NOT_COVERED_QUESTION, OTHER_LANGUAGE_DANGER, fact_task_name
 from bot.understanding.vocabulary import names_uncovered_process as names_uncovered_process_in
 
@@ -89,7 +89,7 @@ class Thresholds:
     # claims danger: danger words under a negation are what the intent classifier can't read.
     danger_ruled_out: float = 0.9
     # Danger worded as everyday hyperbole ("my mum will kill me if I forget", bot/understanding/safety.py
-    # only_hyperbole) is danger when the message is at least this likely to be about a person's situation,
+    # danger_wording) is danger when the message is at least this likely to be about a person's situation,
     # or the learned danger classifier gives it at least `hyperbole_danger`; else the classifiers decide.
     hyperbole_in_domain: float = 0.5
     hyperbole_danger: float = 0.5
@@ -201,14 +201,14 @@ def arbitrate_message(
     ranking: Sequence[Mapping[str, Any]] = (),
 ) -> Verdict:
     """`arbitrate` for one parsed message: the wording's signals read from `text`, processes from its entities, `ranking` Rasa's intent ranking."""
-    hyperbole = only_hyperbole(text)
+    wording = danger_wording(text)
     return arbitrate(
         intent,
         confidence,
         scores,
-        danger=not hyperbole and bool(safety_signals(text)),
+        danger=wording == DANGER_WORDING,
         non_english=language != "en",
-        hyperbole=hyperbole,
+        hyperbole=wording == HYPERBOLE,
         asks_what_to_do=asks_what_to_do_in(text),
         asks_a_question=text.rstrip().endswith("?"),
         names_uncovered_process=names_uncovered_process_in(text),

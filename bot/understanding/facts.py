@@ -6,7 +6,7 @@ import re
 from typing import Any, Dict, Iterable, Mapping, Optional, Sequence, Tuple
 
 from bot.recommend import UNSURE, FactValue
-from bot.understanding.safety import is_safety_concern, only_hyperbole
+from bot.understanding.safety import DANGER, danger_wording
 
 # Intents that state a fact on their own.
 INTENT_FACTS: Mapping[str, Tuple[str, bool]] = {
@@ -61,7 +61,7 @@ def facts_in_message(
     """
     learned = learned_facts(scores)
     found: Dict[str, FactValue] = {fact: value for fact, value in learned.items() if (fact, value) != ("safety", True)}
-    if intent == "safety" or (is_safety_concern(text) and not only_hyperbole(text)):
+    if intent == "safety" or danger_wording(text) == DANGER:
         found["safety"] = True
     if not scores and intent in INTENT_FACTS:
         fact, value = INTENT_FACTS[intent]

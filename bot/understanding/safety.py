@@ -225,14 +225,23 @@ def safety_signals(text: str, language: Optional[str] = None) -> List[str]:
     return [phrase for phrases in signals_by_language(text, language).values() for phrase in phrases]
 
 
-def only_hyperbole(text: str) -> bool:
-    """Whether every danger phrase of `text` is inside the frame of everyday hyperbole ("my mum will kill me if I'm late")."""
+HYPERBOLE = "hyperbole"
+DANGER = "danger"
+
+
+def danger_wording(text: str) -> Optional[str]:
+    """DANGER when the wording suggests someone may be in danger, HYPERBOLE when it does only in the frame of
+    everyday hyperbole ("my mum will kill me if I'm late"), None when it doesn't; one pass over the patterns."""
     lowered = _normalised(text)
-    frames = [match.span() for match in _HYPERBOLE.finditer(lowered)]
-    if not frames or any(code != ENGLISH for code in signals_by_language(text)):
-        return False
+    if any(pattern.search(lowered) for patterns in OTHER_LANGUAGE_PATTERNS.values() for pattern in patterns):
+        return DANGER
     phrases = [match.span() for pattern in ENGLISH_PATTERNS for match in pattern.finditer(lowered)]
-    return bool(phrases) and all(any(start <= p_start and p_end <= end for start, end in frames) for p_start, p_end in phrases)
+    if not phrases:
+        return None
+    frames = [match.span() for match in _HYPERBOLE.finditer(lowered)]
+    if frames and all(any(start <= p_start and p_end <= end for start, end in frames) for p_start, p_end in phrases):
+        return HYPERBOLE
+    return DANGER
 
 
 def is_safety_concern(text: str) -> bool:

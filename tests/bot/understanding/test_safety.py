@@ -11,8 +11,10 @@ import yaml
 from bot.messages import message
 from bot.understanding.safety import (
     SAFETY_LANGUAGES,
+    DANGER,
+    HYPERBOLE,
+    danger_wording,
     is_safety_concern,
-    only_hyperbole,
     safety_language,
     safety_message_key,
     safety_reply_language,
@@ -118,21 +120,22 @@ def test_safety_reply_language(text: str, detected: str, code: str) -> None:
 
 
 @pytest.mark.parametrize(
-    "text, hyperbole",
+    "text, wording",
     [
-        ("my mum will kill me if I forget her birthday again", True),
-        ("she'll strangle me if I spoil the ending", True),
-        ("my girlfriend's gonna kill me, I forgot to record her show", True),
-        ("he'll kill me if I leave", True),
+        ("my mum will kill me if I forget her birthday again", HYPERBOLE),
+        ("she'll strangle me if I spoil the ending", HYPERBOLE),
+        ("my girlfriend's gonna kill me, I forgot to record her show", HYPERBOLE),
+        ("he'll kill me if I leave", HYPERBOLE),
         # a threat reported as a threat, or with other danger beside it, is not hyperbole
-        ("he threatened to kill me if I leave", False),
-        ("he hit me and he'll kill me if I tell anyone", False),
-        ("he will kill me, he has a gun", False),
-        ("he wants to kill me", False),
-        ("what time is it", False),
+        ("he threatened to kill me if I leave", DANGER),
+        ("he hit me and he'll kill me if I tell anyone", DANGER),
+        ("he will kill me, he has a gun", DANGER),
+        ("he wants to kill me", DANGER),
+        ("mi marido me pega cuando bebe", DANGER),
+        ("what time is it", None),
     ],
 )
-def test_only_hyperbole(text: str, hyperbole: bool) -> None:
-    """Danger words only in the frame "someone will kill me" are hyperbole for the arbiter to weigh; any other danger is not."""
-    assert only_hyperbole(text) is hyperbole
-    assert is_safety_concern(text) is (text != "what time is it")
+def test_danger_wording(text: str, wording: object) -> None:
+    """Danger words only in the frame "someone will kill me" are hyperbole for the arbiter to weigh; any other danger is danger."""
+    assert danger_wording(text) == wording
+    assert is_safety_concern(text) is (wording is not None)

@@ -292,10 +292,18 @@ async def test_simultaneous_messages_of_one_conversation_are_handled_one_after_t
 
 
 def socketio_upstreams(cluster: ScaleOut, conversation: str) -> List[str]:
-    """The replica nginx sent each socket.io request of `conversation` to, in order (failed tries dropped)."""
+    """The replica nginx sent each socket.io request of `conversation` to, in order (failed tries dropped).
+
+    nginx writes a request's line only after it has sent the response, so a request the caller has just
+    seen answered may not be logged yet: wait (up to 10 s) until at least one line is there."""
     log = cluster.work / "nginx" / "socketio.access.log"
-    lines = log.read_text().splitlines() if log.exists() else []
-    return [line.partition(" upstream=")[2].split(", ")[-1] for line in lines if f"conversation={conversation}" in line]
+    deadline = time.monotonic() + 10
+    while True:
+        lines = log.read_text().splitlines() if log.exists() else []
+        mine = [line for line in lines if f"conversation={conversation}" in line]
+        if mine or time.monotonic() > deadline:
+            return [line.partition(" upstream=")[2].split(", ")[-1] for line in mine]
+        time.sleep(0.1)
 
 
 def replica_for(cluster: ScaleOut, conversation: str) -> str:

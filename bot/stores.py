@@ -19,8 +19,10 @@ calls time out after LOCK_STORE_TIMEOUT_SECONDS, also in threads of their own.
 from __future__ import annotations
 
 import json
+import contextlib
 import math
 import logging
+import threading
 import weakref
 from collections import OrderedDict
 from dataclasses import dataclass, field
@@ -136,6 +138,9 @@ class ConfiguredSQLTrackerStore(SQLTrackerStore):
             self.engine.dispose()
             self.engine = bounded_network_engine(engine_url, get_settings().tracker_store_timeout_s)
             self.sessionmaker = sessionmaker(bind=self.engine)
+        # SQLite lets one writer in at a time and makes the others retry after sleeps of up to 100 ms;
+        # this process's own writers queue on a lock instead, and each goes in as the last one is done.
+        self._writes: Any = threading.Lock() if url.get_backend_name() == "sqlite" else contextlib.nullcontext()
         self.cache_size = get_settings().tracker_cache_conversations
         self.timeout_s = get_settings().tracker_store_timeout_s
         self._stored: "OrderedDict[str, StoredSession]" = OrderedDict()
@@ -199,7 +204,7 @@ class ConfiguredSQLTrackerStore(SQLTrackerStore):
         self, sender_id: str, events: List[Event], known_stored: Optional[int]
     ) -> Tuple[List[Event], List[Dict[str, Any]], Tuple[int, int]]:
         """Insert the events after the stored ones; (new events, their rows, rows stored now or (0, 0))."""
-        with self.session_scope() as session:
+        with self._writes, self.session_scope() as session:
             already_stored = (
                 known_stored
                 if known_stored is not None
@@ -218,7 +223,7 @@ class ConfiguredSQLTrackerStore(SQLTrackerStore):
     def erase(self, sender_id: str) -> int:
         """Delete every stored event of one conversation; how many were deleted."""
         self._stored.pop(sender_id, None)
-        with self.session_scope() as session:
+        with self._writes, self.session_scope() as session:
             removed = session.query(self.SQLEvent).filter(self.SQLEvent.sender_id == sender_id).delete()
             session.commit()
         return int(removed)

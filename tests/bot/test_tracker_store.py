@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import time
 from pathlib import Path
 from typing import Any, Dict, Iterator, List, Tuple
@@ -255,3 +256,25 @@ async def test_sqlite_connections_are_reused(tmp_path: Path, monkeypatch: pytest
     for turn in conversation_script(start):
         await handle_turn(store, "c1", turn)
     assert len(connections) <= 1
+
+
+async def test_sqlite_writers_of_one_process_take_turns(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Conversations saved at once on SQLite go in one after the other, never through SQLite's busy retries.
+
+    With SQLite's busy timeout at 0, a writer that met another one's lock would fail at once
+    ("database is locked"); every turn of every conversation is stored all the same.
+    """
+    monkeypatch.setenv("TRACKER_STORE_URL", f"sqlite:///{tmp_path / 'tracker.db'}")
+    store = ConfiguredSQLTrackerStore(domain=DOMAIN)
+    store.engine.dispose()
+    sa.event.listen(store.engine, "connect", lambda dbapi_connection, record: dbapi_connection.execute("PRAGMA busy_timeout=0"))
+    start = time.time()
+
+    async def converse(sender_id: str) -> None:
+        for turn in conversation_script(start):
+            await handle_turn(store, sender_id, turn)
+
+    senders = [f"c{number}" for number in range(16)]
+    await asyncio.gather(*(converse(sender_id) for sender_id in senders))
+    expected = sum(len(turn) for turn in conversation_script(start))
+    assert [len(stored_rows(store, sender_id)) for sender_id in senders] == [expected] * len(senders)

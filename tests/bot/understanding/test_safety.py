@@ -139,3 +139,28 @@ def test_danger_wording(text: str, wording: object) -> None:
     """Danger words only in the frame "someone will kill me" are hyperbole for the arbiter to weigh; any other danger is danger."""
     assert danger_wording(text) == wording
     assert is_safety_concern(text) is (wording is not None)
+
+
+@pytest.mark.parametrize(
+    "text, wording",
+    [
+        # harm the user rules out is no alarm by its wording (the learned classifiers still read the message)
+        ("He's not violent, just a bully with deadlines", None),
+        ("my neighbour is not dangerous, just rude", None),
+        ("he'd never hurt me, he's just stubborn", None),
+        ("she has never hit me but she won't negotiate", None),
+        ("he didn't hit me, he just shouted", None),
+        ("I'm not in danger, I just want this sorted", None),
+        ("my kids are not in danger", None),
+        # negation elsewhere in the sentence, or of stopping, leaves the danger
+        ("it's not the first time he's hit me", DANGER),
+        ("he says if I don't sign he'll hurt me", DANGER),
+        ("he won't stop hitting me", DANGER),
+        ("he never stops hitting me", DANGER),
+        ("I'm not sure but I think I am in danger", DANGER),
+        ("he is very violent", DANGER),
+    ],
+)
+def test_ruled_out_harm(text: str, wording: object) -> None:
+    """A harm verb or "violent"/"in danger" right after a negation rules harm out; any other negation leaves the alarm."""
+    assert danger_wording(text) == wording

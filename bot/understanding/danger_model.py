@@ -66,6 +66,14 @@ class OtherLanguageDangerModel:
         classifier.fit(matrix, [label for _, label in pairs])
         return cls(features, classifier)
 
+    def _knows_a_word_of(self, piece: str) -> bool:
+        """Whether any word of `piece` occurs in the examples: of a message in a language or script they never
+        use, only the punctuation's character n-grams are known, and on their own they weigh as a whole message."""
+        words = self._features.transformer_list[0][1]
+        if getattr(self, "_analyse_words", None) is None:
+            self._analyse_words = words.build_analyzer()
+        return any(token in words.vocabulary_ for token in self._analyse_words(piece))
+
     def probabilities(self, texts: Sequence[str]) -> List[float]:
         """For each text, the highest danger probability of the whole text and of its sentences."""
         normalised = [normalise(text) for text in texts]
@@ -75,6 +83,7 @@ class OtherLanguageDangerModel:
         matrix = self._features.transform([piece for _, piece in pieces])
         scores = self._heads.probabilities(matrix)[OTHER_LANGUAGE_DANGER][:, list(self._classifier.classes_).index(1)]
         best = np.zeros(len(texts))
-        for (index, _), score in zip(pieces, scores):
-            best[index] = max(best[index], score)
+        for (index, piece), score in zip(pieces, scores):
+            if self._knows_a_word_of(piece):
+                best[index] = max(best[index], score)
         return [round(float(value), 4) for value in best]

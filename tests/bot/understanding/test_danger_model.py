@@ -65,3 +65,17 @@ def test_a_long_message_counts_its_most_dangerous_sentence(model: OtherLanguageD
     assert without_danger < 0.5 <= alone
     assert with_danger >= alone
     assert model.probabilities([]) == []
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Здравствуйте, мне нужна помощь с разводом.",
+        "Добрый день. Хочу узнать про медиацию.",
+        "こんにちは。離婚について相談したいです。",
+        "Merhaba. Boşanma konusunda yardım istiyorum.",
+    ],
+)
+def test_a_language_the_examples_never_use_is_not_danger(model: OtherLanguageDangerModel, text: str) -> None:
+    """A message none of whose words the examples use scores 0, not what its full stops alone would weigh."""
+    assert model.probabilities([text]) == [0.0]

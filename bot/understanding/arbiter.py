@@ -9,6 +9,7 @@ in-domain classifier to agree; when they don't, the message is out of scope.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from typing import Any, Collection, Dict, Mapping, Optional, Sequence, Tuple
 
@@ -53,6 +54,8 @@ def _intents_by_fact() -> Dict[str, Tuple[str, ...]]:
 # The intents that state each fact value on their own ("we're totally deadlocked" -> impasse; "she wants
 # everything, even the dog" -> unreasonable_demands, the same fact).
 _FACT_INTENTS = _intents_by_fact()
+# A letter or digit of any script.
+_WORD_CHARACTER = re.compile(r"[^\W_]")
 _SAFETY_RULED_OUT = fact_task_name("safety", False)
 _SAFETY_CLAIMED = fact_task_name("safety", True)
 
@@ -126,6 +129,7 @@ def arbitrate(
     names_uncovered_process: bool = False,
     named_processes: Collection[str] = (),
     ranking: Optional[Mapping[str, float]] = None,
+    has_words: bool = True,
     thresholds: Thresholds = Thresholds(),
 ) -> Verdict:
     """The intent the assistant acts on for one message.
@@ -136,7 +140,11 @@ def arbitrate(
     `names_uncovered_process` from the vocabulary of processes the guide never mentions, and
     `named_processes` are the canonical `process` entities of the message, and `ranking` the intent
     classifier's probability of each intent (it picks between intents that state the same fact).
+    A message without `has_words` (".", "?!", emoji) has nothing the classifiers can read: what a punctuation
+    mark's n-grams happen to weigh (danger, for a full stop) is no answer, so it is out of scope.
     """
+    if not has_words:
+        return Verdict(OUT_OF_SCOPE, "no words")
     if danger:
         return Verdict(SAFETY, "danger signal")
     in_domain = scores.get(IN_DOMAIN, 1.0)
@@ -214,6 +222,7 @@ def arbitrate_message(
         names_uncovered_process=names_uncovered_process_in(text),
         named_processes=[entity.get("value") for entity in entities if entity.get("entity") == "process"],
         ranking={item.get("name"): float(item.get("confidence") or 0.0) for item in ranking},
+        has_words=bool(_WORD_CHARACTER.search(text)),
         thresholds=thresholds,
     )
 

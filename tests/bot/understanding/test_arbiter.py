@@ -6,7 +6,7 @@ from typing import Dict, Optional
 
 import pytest
 
-from bot.understanding.arbiter import Thresholds, arbitrate
+from bot.understanding.arbiter import Thresholds, arbitrate, arbitrate_message
 
 IN = {"in_domain": 0.95, "asks_recommendation": 0.05, "not_covered": 0.05}
 OFF = {"in_domain": 0.10, "asks_recommendation": 0.05, "not_covered": 0.05}
@@ -221,3 +221,21 @@ def test_a_fact_stated_by_two_intents_takes_the_one_ranked_higher(ranking: Dict[
     """'She wants everything, even the dog' states impasse as unreasonable demands do: the intent ranking chooses."""
     verdict = arbitrate("describe_dispute", 0.6, scores(**{"fact:impasse=true": 0.9}), danger=False, non_english=False, ranking=ranking)
     assert (verdict.intent, verdict.reason) == (expected, "states a situation's fact")
+
+
+@pytest.mark.parametrize(
+    "text, intent, expected, reason",
+    [
+        # a full stop's n-grams weigh towards danger in the classifiers: no words, nothing to read
+        (".", "safety", "out_of_scope", "no words"),
+        ("?!", "affirm", "out_of_scope", "no words"),
+        ("👍", "out_of_scope", "out_of_scope", "no words"),
+        # one letter or digit of any script is a word to read
+        ("ok", "affirm", "affirm", "classifier"),
+        ("2", "affirm", "affirm", "classifier"),
+    ],
+)
+def test_a_message_without_words_is_out_of_scope(text: str, intent: str, expected: str, reason: str) -> None:
+    """Punctuation or emoji alone gets no answer, alarm or question, whatever the classifiers make of it."""
+    verdict = arbitrate_message(text, intent, 0.9, scores(danger=0.45), [], "en")
+    assert (verdict.intent, verdict.reason) == (expected, reason)

@@ -47,13 +47,15 @@ _WEAPON = r"(?:a |an |his |her |their |the )?(?:gun|guns|knife|knives|weapon|wea
 # danger") is not an alarm by its wording; the learned classifiers still read the whole message.
 _NOT_NEGATED = r"(?<!never )(?<!not )(?<!n't )(?<!nt )(?<!never ever )(?<!n't ever )(?<!never once )"
 _NOT_A_NEGATION = r"(?!(?:not|never|no longer)\b)"
+# "nearly killed myself laughing", "she'll kill herself laughing when she hears".
+_NOT_LAUGHING = r"(?!\s+(?:laughing|with laughter)\b)"
 
 ENGLISH_PATTERNS: List[Pattern[str]] = [
     re.compile(rf"\b{_NOT_NEGATED}{_HARM_VERB}\s+{_TARGET}\b{_NOT_HARM}"),
     re.compile(rf"\bthreat\w*\s+(?:{_TARGET}\s+)?(?:to\s+|that (?:he|she|they)(?:'ll| will| would)\s+)?(?:(?:kill|hurt|harm|hit|beat|attack|shoot|stab|strangle|rape)\s+(?:{_TARGET}|him|her|them|himself|herself|themselves|myself|you|someone|everyone)|burn (?:the|our|my) (?:house|flat|home|car)|take (?:my|the) (?:kids|children) and disappear)\b"),
     re.compile(rf"\bthreaten(?:ed|ing|s)?\s+{_TARGET}\b(?!\s+with\s+{_LEGAL_THREAT})(?!\s+(?:to|that)\s+(?:sue|evict|take|go|call|report|fire|sack|cut|stop|leave|keep|withhold|raise|end|charge|bill|tell|post|sell|close|cancel))"),
     re.compile(rf"\bthreaten(?:ed|ing|s)?\s+{_TARGET}\s+with\s+{_WEAPON}\b"),
-    re.compile(rf"\bkill(?:ed|s)?\s+(?:{_TARGET}|him|her|myself|himself|herself)\b"),
+    re.compile(rf"\bkill(?:ed|s)?\s+(?:{_TARGET}|him|her|myself|himself|herself)\b{_NOT_LAUGHING}"),
     re.compile(r"\b(?:death|physical|violent) threats?\b|\bthreat\w* (?:of )?(?:violence|death)\b|\bthreatening (?:messages|texts|calls|voicemails|me)\b"),
     re.compile(rf"\b(?:threw|throws|throwing|thrown) (?:a |an |the |his |her )?(?:\w+ )?(?:\w+ )?at {_TARGET}\b|\bbroke (?:my|his|her|our) (?:arm|nose|jaw|ribs?|wrist|finger|leg|tooth|teeth)\b"),
     re.compile(rf"\b(?:locked|locks|locking) {_TARGET} (?:in|up|inside)\b|\b(?:won'?t|doesn'?t|didn'?t) let (?:me|us) (?:leave|out of the house)\b"),
@@ -82,7 +84,7 @@ ENGLISH_PATTERNS: List[Pattern[str]] = [
     re.compile(rf"\b(?:endanger\w*|put\w*)\s+{_TARGET}\s+(?:in danger|at risk)\b|\bendanger(?:s|ed|ing)?\s+{_TARGET}\b|\bmy (?:own )?safety\b(?! (?:deposit|glasses|settings|net|features?|rating))"),
     re.compile(r"\bfollow(?:s|ed|ing)?\s+me\s+(?:home|around|everywhere|to work|to school)\b"),
     re.compile(r"\b(?:see|want|wants|wanted|have|had|'d rather see)\s+(?:me|us|you)\s+(?:dead|buried|six feet under|in (?:a|the) (?:box|coffin|grave|ground|morgue))\b"),
-    re.compile(r"\b(?:suicid\w*|kill myself|end my life|ending my life|end it all|hurt myself|hurting myself|self[- ]harm\w*|want to die|wanna die|don'?t want to (?:live|be alive)|better off dead|no reason to live)\b(?! squad)"),
+    re.compile(rf"\b(?:suicid\w*|kill myself{_NOT_LAUGHING}|end my life|ending my life|end it all|hurt myself|hurting myself|self[- ]harm\w*|want to die|wanna die|don'?t want to (?:live|be alive)|better off dead|no reason to live)\b(?! squad)"),
 ]
 
 _ES = [

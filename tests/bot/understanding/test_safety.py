@@ -164,3 +164,17 @@ def test_danger_wording(text: str, wording: object) -> None:
 def test_ruled_out_harm(text: str, wording: object) -> None:
     """A harm verb or "violent"/"in danger" right after a negation rules harm out; any other negation leaves the alarm."""
     assert danger_wording(text) == wording
+
+
+@pytest.mark.parametrize(
+    "text, wording",
+    [
+        ("my nephew nearly killed himself laughing when I fell off the ladder", None),
+        ("I nearly killed myself laughing at his letter", None),
+        ("I want to kill myself", DANGER),
+        ("he tried to kill himself last year", DANGER),
+    ],
+)
+def test_killing_oneself_laughing_is_an_idiom(text: str, wording: object) -> None:
+    """"Killed himself laughing" is no alarm; killing oneself is."""
+    assert danger_wording(text) == wording

@@ -27,7 +27,7 @@ pytestmark = pytest.mark.e2e
 WEATHER = "what's the weather like tomorrow?"
 # A wording the model does not know yet (a fallback today), and two paraphrases staff decide with it.
 # The premise is checked first: if a retrain on new data starts answering one of these, pick others.
-GO_BETWEEN = ["whats the deal with a go-between", "what's the deal with go-betweens", "what is the deal with a go-between"]
+PEACEMAKER = ["whats the deal with a peacemaker", "what's the deal with peacemakers", "what is the deal with a peacemaker"]
 TOPIC = "mediator_role"
 # Not answered today (out of scope), and the guide has nothing on it: staff mark it not covered.
 LOK_ADALAT = "how does a lok adalat work"
@@ -78,8 +78,8 @@ def test_a_decision_in_the_inbox_teaches_the_assistant_after_a_retrain(servers: 
     """REST messages reach the inbox; staff decide in Chromium; `make reviewed` exports them, masked; after a retrain
     on the export, the message that got a fallback before is answered with the topic staff chose."""
     began = time.monotonic()
-    before = [reply_of(servers, text) for text in GO_BETWEEN]
-    assert [r["kind"] for r in before] == ["fallback", "out_of_scope", "fallback"]  # not answered, least of all with TOPIC
+    before = [reply_of(servers, text) for text in PEACEMAKER]
+    assert all(r["kind"] in ("fallback", "out_of_scope") for r in before), before  # not answered, least of all with TOPIC
     lok_adalat = reply_of(servers, LOK_ADALAT)
     assert lok_adalat["kind"] in ("fallback", "out_of_scope")
     weather_sender = f"review-{uuid.uuid4().hex}"
@@ -97,13 +97,13 @@ def test_a_decision_in_the_inbox_teaches_the_assistant_after_a_retrain(servers: 
         found = page.locator("tr.review-group").filter(has=page.locator(f'a[href="/conversations/{sender}"]'))
         return found.filter(has_text=text) if text else found
 
-    go_between = line_of(before[0]["sender"])
+    peacemaker = line_of(before[0]["sender"])
     for reply in before[1:]:
-        go_between = go_between.filter(has=page.locator(f'a[href="/conversations/{reply["sender"]}"]'))
-    expect(go_between).to_have_count(1)  # the three wordings are one line
-    expect(go_between.locator("td.count")).to_have_text("3")
-    expect(go_between.locator("ol.guesses li").first).to_be_visible()
-    decide(go_between, "topic", TOPIC)
+        peacemaker = peacemaker.filter(has=page.locator(f'a[href="/conversations/{reply["sender"]}"]'))
+    expect(peacemaker).to_have_count(1)  # the three wordings are one line
+    expect(peacemaker.locator("td.count")).to_have_text("3")
+    expect(peacemaker.locator("ol.guesses li").first).to_be_visible()
+    decide(peacemaker, "topic", TOPIC)
     expect(line_of(before[0]["sender"])).to_have_count(0)
     decide(line_of(weather_sender, "like tomorrow"), "topic", "out_of_scope")
     expect(line_of(weather_sender, "like tomorrow")).to_have_count(0)
@@ -127,7 +127,7 @@ def test_a_decision_in_the_inbox_teaches_the_assistant_after_a_retrain(servers: 
     assert (repository_export.read_bytes() if repository_export.exists() else None) == repository_before
     written_text = (project / "data" / "nlu" / "reviewed.yml").read_text()
     examples: Dict[str, List[str]] = {entry["intent"]: entry["examples"].splitlines() for entry in yaml.safe_load(written_text)["nlu"]}
-    assert sorted(examples[TOPIC]) == sorted(f"- {text}" for text in GO_BETWEEN)
+    assert sorted(examples[TOPIC]) == sorted(f"- {text}" for text in PEACEMAKER)
     assert f"- {WEATHER}" in examples["out_of_scope"]
     assert examples["not_covered"] == [f"- {LOK_ADALAT}"]
     assert "@" not in written_text and "[email]" in written_text
@@ -147,7 +147,7 @@ def test_a_decision_in_the_inbox_teaches_the_assistant_after_a_retrain(servers: 
                           json={"model_file": str(model_dir / "reviewed.tar.gz")}, timeout=300)
     assert loaded.status_code == 204, loaded.text[:500]
 
-    after = reply_of(servers, GO_BETWEEN[0])
+    after = reply_of(servers, PEACEMAKER[0])
     assert (after["kind"], after["topic"]) == ("answer", TOPIC)
     assert reply_of(servers, LOK_ADALAT)["kind"] == "not_covered"
     print(f"review loop: {time.monotonic() - began:.1f} s from the first message to the answer on the new model")

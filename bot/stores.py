@@ -18,10 +18,10 @@ calls time out after LOCK_STORE_TIMEOUT_SECONDS, also in threads of their own.
 
 from __future__ import annotations
 
-import json
 import contextlib
-import math
+import json
 import logging
+import math
 import threading
 import weakref
 from collections import OrderedDict

@@ -69,7 +69,7 @@ class OtherLanguageDangerModel:
     def _knows_a_word_of(self, piece: str) -> bool:
         """Whether any word of `piece` occurs in the examples: of a message in a language or script they never
         use, only the punctuation's character n-grams are known, and on their own they weigh as a whole message."""
-        words = self._features.transformer_list[0][1]
+        words = dict(self._features.transformer_list)["words"]
         if getattr(self, "_analyse_words", None) is None:
             self._analyse_words = words.build_analyzer()
         return any(token in words.vocabulary_ for token in self._analyse_words(piece))

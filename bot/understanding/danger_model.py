@@ -66,14 +66,6 @@ class OtherLanguageDangerModel:
         classifier.fit(matrix, [label for _, label in pairs])
         return cls(features, classifier)
 
-    def _knows_a_word_of(self, piece: str) -> bool:
-        """Whether any word of `piece` occurs in the examples: of a message in a language or script they never
-        use, only the punctuation's character n-grams are known, and on their own they weigh as a whole message."""
-        words = dict(self._features.transformer_list)["words"]
-        if getattr(self, "_analyse_words", None) is None:
-            self._analyse_words = words.build_analyzer()
-        return any(token in words.vocabulary_ for token in self._analyse_words(piece))
-
     def probabilities(self, texts: Sequence[str]) -> List[float]:
         """For each text, the highest danger probability of the whole text and of its sentences."""
         normalised = [normalise(text) for text in texts]
@@ -82,8 +74,13 @@ class OtherLanguageDangerModel:
             return []
         matrix = self._features.transform([piece for _, piece in pieces])
         scores = self._heads.probabilities(matrix)[OTHER_LANGUAGE_DANGER][:, list(self._classifier.classes_).index(1)]
+        # A piece none of whose words the examples use (another language or script) counts for nothing: only
+        # its punctuation's character n-grams would be known, and on their own they weigh as a whole message.
+        # The word n-grams are the first block of the joined columns.
+        word_columns = len(dict(self._features.transformer_list)["words"].vocabulary_)
+        knows_a_word = matrix[:, :word_columns].getnnz(axis=1) > 0
         best = np.zeros(len(texts))
-        for (index, piece), score in zip(pieces, scores):
-            if self._knows_a_word_of(piece):
+        for (index, _), score, known in zip(pieces, scores, knows_a_word):
+            if known:
                 best[index] = max(best[index], score)
         return [round(float(value), 4) for value in best]

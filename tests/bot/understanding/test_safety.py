@@ -133,17 +133,6 @@ def test_safety_reply_language(text: str, detected: str, code: str) -> None:
         ("he wants to kill me", DANGER),
         ("mi marido me pega cuando bebe", DANGER),
         ("what time is it", None),
-    ],
-)
-def test_danger_wording(text: str, wording: object) -> None:
-    """Danger words only in the frame "someone will kill me" are hyperbole for the arbiter to weigh; any other danger is danger."""
-    assert danger_wording(text) == wording
-    assert is_safety_concern(text) is (wording is not None)
-
-
-@pytest.mark.parametrize(
-    "text, wording",
-    [
         # harm the user rules out is no alarm by its wording (the learned classifiers still read the message)
         ("He's not violent, just a bully with deadlines", None),
         ("my neighbour is not dangerous, just rude", None),
@@ -159,22 +148,16 @@ def test_danger_wording(text: str, wording: object) -> None:
         ("he never stops hitting me", DANGER),
         ("I'm not sure but I think I am in danger", DANGER),
         ("he is very violent", DANGER),
-    ],
-)
-def test_ruled_out_harm(text: str, wording: object) -> None:
-    """A harm verb or "violent"/"in danger" right after a negation rules harm out; any other negation leaves the alarm."""
-    assert danger_wording(text) == wording
-
-
-@pytest.mark.parametrize(
-    "text, wording",
-    [
+        # "killed himself laughing" is an idiom; killing oneself is not
         ("my nephew nearly killed himself laughing when I fell off the ladder", None),
         ("I nearly killed myself laughing at his letter", None),
         ("I want to kill myself", DANGER),
         ("he tried to kill himself last year", DANGER),
     ],
 )
-def test_killing_oneself_laughing_is_an_idiom(text: str, wording: object) -> None:
-    """"Killed himself laughing" is no alarm; killing oneself is."""
+def test_danger_wording(text: str, wording: object) -> None:
+    """Danger words only in the frame "someone will kill me" are hyperbole for the arbiter to weigh; harm right after
+    a negation and the laughing idiom are none; any other danger is danger."""
     assert danger_wording(text) == wording
+    assert is_safety_concern(text) is (wording is not None)
+

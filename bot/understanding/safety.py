@@ -39,21 +39,27 @@ _MONEY_AND_PAPER = (
     r"(?:charge|fee|bill|cost|invoice|fine|penalty|surcharge|increase|hike|paperwork|bundle|document|email|letter|notice|warning|summons|writ"
     r"|demand|question|rule|red tape|claim|counterclaim|complaint|grievance|allegation|accusation|lawsuit|deadline|ultimatum|offer|request|news|quote|estimate)s?"
 )
-_NOT_HARM = rf"(?!\s+(?:a|an|up|out|off|to it|at|back a|with your|in the back|with {_MONEY_AND_PAPER})\b)"
+# "beat me to the courthouse", "beat us to filing": a race to get somewhere first ("beat me to the ground" is no race).
+_RACE = r"(?:the punch|filing|court|the (?:courthouse|court|registry|solicitor|lawyer|judge|bank|agent|estate agent|deal|sale|claim|office|phone|mediator|council|tribunal))"
+_NOT_HARM = rf"(?!\s+(?:a|an|up|out|off|to it|to {_RACE}|at|back a|with your|in the back|with {_MONEY_AND_PAPER})\b)"
 _LEGAL_THREAT = r"(?:court|legal|a lawsuit|lawyers?|solicitors?|eviction|evicting|the police|action)"
 _WEAPON = r"(?:a |an |his |her |their |the )?(?:gun|guns|knife|knives|weapon|weapons|firearm|firearms|pistol|rifle|shotgun|machete|axe)"
 
 # Harm the user rules out ("he'd never hurt me", "she didn't hit me", "he's not violent", "I'm not in
 # danger") is not an alarm by its wording; the learned classifiers still read the whole message.
-_NOT_NEGATED = r"(?<!never )(?<!not )(?<!n't )(?<!nt )(?<!never ever )(?<!n't ever )(?<!never once )"
+# Contractions typed without the apostrophe are named whole: "tenant hit me" ends in "nt " too.
+_NOT_NEGATED = (
+    r"(?<!never )(?<!not )(?<!n't )(?<!never ever )(?<!n't ever )(?<!never once )"
+    + "".join(rf"(?<!\b{word}nt )" for word in ("do", "did", "does", "wo", "ca", "has", "have", "had", "would", "could", "is", "was"))
+)
 _NOT_A_NEGATION = r"(?!(?:not|never|no longer)\b)"
 # "nearly killed myself laughing", "she'll kill herself laughing when she hears".
 _NOT_LAUGHING = r"(?!\s+(?:laughing|with laughter)\b)"
 
 ENGLISH_PATTERNS: List[Pattern[str]] = [
     re.compile(rf"\b{_NOT_NEGATED}{_HARM_VERB}\s+{_TARGET}\b{_NOT_HARM}"),
-    re.compile(rf"\bthreat\w*\s+(?:{_TARGET}\s+)?(?:to\s+|that (?:he|she|they)(?:'ll| will| would)\s+)?(?:(?:kill|hurt|harm|hit|beat|attack|shoot|stab|strangle|rape)\s+(?:{_TARGET}|him|her|them|himself|herself|themselves|myself|you|someone|everyone)|burn (?:the|our|my) (?:house|flat|home|car)|take (?:my|the) (?:kids|children) and disappear)\b"),
-    re.compile(rf"\bthreaten(?:ed|ing|s)?\s+{_TARGET}\b(?!\s+with\s+{_LEGAL_THREAT})(?!\s+(?:to|that)\s+(?:sue|evict|take|go|call|report|fire|sack|cut|stop|leave|keep|withhold|raise|end|charge|bill|tell|post|sell|close|cancel))"),
+    re.compile(rf"\b{_NOT_NEGATED}threat\w*\s+(?:{_TARGET}\s+)?(?:to\s+|that (?:he|she|they)(?:'ll| will| would)\s+)?(?:(?:kill|hurt|harm|hit|beat|attack|shoot|stab|strangle|rape)\s+(?:{_TARGET}|him|her|them|himself|herself|themselves|myself|you|someone|everyone)|burn (?:the|our|my) (?:house|flat|home|car)|take (?:my|the) (?:kids|children) and disappear)\b"),
+    re.compile(rf"\b{_NOT_NEGATED}threaten(?:ed|ing|s)?\s+{_TARGET}\b(?!\s+with\s+{_LEGAL_THREAT})(?!\s+(?:to|that)\s+(?:sue|evict|take|go|call|report|fire|sack|cut|stop|leave|keep|withhold|raise|end|charge|bill|tell|post|sell|close|cancel))"),
     re.compile(rf"\bthreaten(?:ed|ing|s)?\s+{_TARGET}\s+with\s+{_WEAPON}\b"),
     re.compile(rf"\bkill(?:ed|s)?\s+(?:{_TARGET}|him|her|myself|himself|herself)\b{_NOT_LAUGHING}"),
     re.compile(r"\b(?:death|physical|violent) threats?\b|\bthreat\w* (?:of )?(?:violence|death)\b|\bthreatening (?:messages|texts|calls|voicemails|me)\b"),
@@ -81,7 +87,7 @@ ENGLISH_PATTERNS: List[Pattern[str]] = [
     re.compile(r"\b(?:don'?t|do not|dont|doesn'?t|does not|no longer|never|didn'?t|did not)\s+feel\s+safe\b"),
     re.compile(r"\b(?:not|isn'?t|aren'?t|isnt|arent|never|no longer)\s+safe\s+(?:with|around|at home|near|in (?:my|our|the) (?:own )?(?:home|house|flat))\b"),
     re.compile(rf"\b{_VICTIM}(?:'m|'re| am| are| is| feel| felt| was| were| might be| could be| may be)\s+(?:{_NOT_A_NEGATION}\w+ )?(?:unsafe|in danger|at risk of (?:harm|violence|being hurt))\b(?! of (?:being|losing|missing|failing|going|running|getting|not))"),
-    re.compile(rf"\b(?:endanger\w*|put\w*)\s+{_TARGET}\s+(?:in danger|at risk)\b|\bendanger(?:s|ed|ing)?\s+{_TARGET}\b|\bmy (?:own )?safety\b(?! (?:deposit|glasses|settings|net|features?|rating))"),
+    re.compile(rf"\b(?:endanger\w*|put\w*)\s+{_TARGET}\s+(?:in danger|at risk)\b|\bendanger(?:s|ed|ing)?\s+{_TARGET}\b|(?<!not about )(?<!not worried about )(?<!not for )(?<!nothing to do with )\bmy (?:own )?safety\b(?! (?:deposit|glasses|settings|net|features?|rating))"),
     re.compile(r"\bfollow(?:s|ed|ing)?\s+me\s+(?:home|around|everywhere|to work|to school)\b"),
     re.compile(r"\b(?:see|want|wants|wanted|have|had|'d rather see)\s+(?:me|us|you)\s+(?:dead|buried|six feet under|in (?:a|the) (?:box|coffin|grave|ground|morgue))\b"),
     re.compile(rf"\b(?:suicid\w*|kill myself{_NOT_LAUGHING}|end my life|ending my life|end it all|hurt myself|hurting myself|self[- ]harm\w*|want to die|wanna die|don'?t want to (?:live|be alive)|better off dead|no reason to live)\b(?! squad)"),
@@ -89,7 +95,7 @@ ENGLISH_PATTERNS: List[Pattern[str]] = [
 
 _ES = [
     r"\bme (?:pega|pegó|pegaba|pegan|golpea|golpeó|golpeaba|maltrata|maltrató|agrede|agredió|viola|violó|acosa|acosaba|persigue|sigue a casa|sigue hasta casa)\b",
-    r"\bme (?:ha|han) (?:pegado|golpeado|agredido|violado|amenazado)\b",
+    r"\bme (?:ha|han) (?:pegado|golpeado|agredido|violado)\b|\bme (?:ha|han) amenazado\b(?!\s+con\s+(?:denunciarme|demandarme|llevarme (?:a juicio|al juzgado|a los tribunales|a la corte)|echarme|despedirme|quedarse|vender|no pagar|cortar|subir|llamar a (?:su|un|mi) abogado))",
     r"\b(?:pega|golpea|maltrata|agrede) a (?:los niños|mis hijos|mi hij[oa]|los críos)\b",
     r"\b(?:me )?amenaz\w* (?:con )?(?:matarme|matarnos|hacerme daño|pegarme|hacer daño a|llevarse a los niños|quitarme a los niños)",
     r"\b(?:me|nos) (?:quiere|va a|voy a) matar\b|\b(?:quiere|va a) matarme\b|\bamenazas de muerte\b",
@@ -103,9 +109,9 @@ _ES = [
     r"\bviolencia (?:doméstica|de género|machista|familiar)\b|\borden de alejamiento\b|\bes violent[oa]\b",
 ]
 _FR = [
-    r"\b(?:il|elle|on) (?:me|nous) (?:frappe|frappait|bat|battait|tape|tapait|viole|harcèle|harcelait|menace|agresse)\b",
+    r"\b(?:il|elle|on) (?:me|nous) (?:frappe|frappait|bat|battait|tape|tapait|viole|harcèle|harcelait|agresse)\b|\b(?:il|elle|on) (?:me|nous) menace\b(?!s? (?:de |d')(?:m'emmener|me traîner|me poursuivre|porter plainte|aller (?:au|en) (?:tribunal|justice)|me faire un procès|appeler (?:un|son|mon) avocat|saisir|garder|vendre|ne pas|ne plus|me licencier|me virer|m'expulser|retenir|couper))",
     r"\b(?:il|elle) (?:m'|nous )(?:a|ont) (?:frappée?s?|battue?s?|violée?s?|agressée?s?|menacée?s? de mort)",
-    r"\bm'a (?:frappée?|battue?|violée?|agressée?|menacée?)\b|\bme frappe\b",
+    r"\bm'a (?:frappée?|battue?|violée?|agressée?)\b|\bm'a menacée?\b(?!s? (?:de |d')(?:m'emmener|me traîner|me poursuivre|porter plainte|aller (?:au|en) (?:tribunal|justice)|me faire un procès|appeler (?:un|son|mon) avocat|saisir|garder|vendre|ne pas|ne plus|me licencier|me virer|m'expulser|retenir|couper))|\bme frappe\b",
     r"\b(?:frappe|bat|maltraite) (?:les|mes) enfants\b",
     r"\bmenac\w* de (?:me|nous) (?:tuer|faire du mal|frapper)|\bmenaces de mort\b|\bmenacée? de mort\b",
     r"\b(?:veut|va|voulait) (?:me|nous) tuer\b",
@@ -118,7 +124,7 @@ _FR = [
     r"\bme (?:suit|suivait) jusqu'(?:à|chez)\b",
 ]
 _DE = [
-    r"\b(?:schlägt|schlug|verprügelt|verprügelte|misshandelt|misshandelte|bedroht|bedrohte|würgt|würgte|tritt|vergewaltigt\w*|stalkt|verfolgt) (?:mich|uns|die kinder|meine kinder|mein kind)\b",
+    r"\b(?:schlägt|schlug|verprügelt|verprügelte|misshandelt|misshandelte|bedroht|bedrohte|würgt|würgte|tritt|vergewaltigt\w*|stalkt|verfolgt) (?:mich|uns|die kinder|meine kinder|mein kind)\b(?!\s+mit\s+(?:einer klage|klage|dem anwalt|einem anwalt|dem gericht|gericht|rechtlichen schritten|der kündigung|kündigung|der polizei))",
     r"\bhat (?:mich|uns|die kinder|meine kinder) (?:geschlagen|verprügelt|misshandelt|bedroht|gewürgt|vergewaltigt|getreten)\b",
     r"\bdroht\w*,? (?:damit,? )?(?:mich|uns|die kinder) (?:umzubringen|zu töten|zu schlagen|zu verletzen)\b|\bdroht mir mit (?:dem tod|gewalt)\b|\bmorddrohung\w*",
     r"\b(?:will|wollte|wird) (?:mich|uns|die kinder) (?:umbringen|töten|verletzen|schlagen)\b",
@@ -132,7 +138,7 @@ _DE = [
 ]
 _IT = [
     r"\bmi (?:picchia|picchiava|picchiano|mena|menava|colpisce|maltratta|perseguita|minaccia|violenta|segue fino a casa)\b",
-    r"\bmi ha (?:picchiat[oa]|colpit[oa]|aggredit[oa]|violentat[oa]|minacciat[oa])\b",
+    r"\bmi ha (?:picchiat[oa]|colpit[oa]|aggredit[oa]|violentat[oa])\b|\bmi ha minacciat[oa]\b(?!\s+di\s+(?:denunciarmi|portarmi in tribunale|farmi causa|licenziarmi|sfrattarmi|tenersi|vendere|non pagare|chiamare (?:un|il suo|l') ?avvocato))",
     r"\b(?:picchia|maltratta) (?:i bambini|i miei figli|mio figlio|mia figlia)\b",
     r"\bminacci\w* di (?:uccidermi|ammazzarmi|farmi del male|picchiarmi|portarmi via i bambini)|\bminacce di morte\b",
     r"\b(?:vuole|vorrebbe|sta per) (?:uccidermi|ammazzarmi)\b|\bmi (?:vuole|vorrebbe) (?:uccidere|ammazzare)\b",

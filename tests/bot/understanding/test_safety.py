@@ -141,6 +141,26 @@ def test_safety_reply_language(text: str, detected: str, code: str) -> None:
         ("he didn't hit me, he just shouted", None),
         ("I'm not in danger, I just want this sorted", None),
         ("my kids are not in danger", None),
+        ("he has never once threatened me, he's just stubborn", None),
+        ("she hasn't threatened me, she just won't reply", None),
+        ("I'm worried about the money, not about my safety", None),
+        # a threat to sue or to go to court is no danger in any language; a bare threat is
+        ("mon ex m'a menacé de m'emmener au tribunal", None),
+        ("mi ex me ha amenazado con denunciarme", None),
+        ("er bedroht mich mit einer Klage", None),
+        ("mi ha minacciato di portarmi in tribunale", None),
+        ("mon ex m'a menacée", DANGER),
+        ("mi ex me ha amenazado", DANGER),
+        ("er bedroht mich", DANGER),
+        ("he threatened me", DANGER),
+        # a word ending in "nt" is no contraction typed without its apostrophe
+        ("the tenant hit me", DANGER),
+        ("my tenant threatened to beat me up", DANGER),
+        ("he didnt hit me, he just shouted", None),
+        # a race to the courthouse is no beating; a beating to the ground is
+        ("my ex wants to beat me to the courthouse and file first", None),
+        ("she beat us to filing", None),
+        ("he beat me to the ground", DANGER),
         # negation elsewhere in the sentence, or of stopping, leaves the danger
         ("it's not the first time he's hit me", DANGER),
         ("he says if I don't sign he'll hurt me", DANGER),
@@ -156,8 +176,8 @@ def test_safety_reply_language(text: str, detected: str, code: str) -> None:
     ],
 )
 def test_danger_wording(text: str, wording: object) -> None:
-    """Danger words only in the frame "someone will kill me" are hyperbole for the arbiter to weigh; harm right after
-    a negation and the laughing idiom are none; any other danger is danger."""
+    """Danger words only in the frame "someone will kill me" are hyperbole for the arbiter to weigh; harm or a threat
+    right after a negation, a threat of court, a race and the laughing idiom are none; any other danger is danger."""
     assert danger_wording(text) == wording
     assert is_safety_concern(text) is (wording is not None)
 

@@ -82,6 +82,12 @@ class Thresholds:
     # probability, for messages at least `danger_in_domain` likely to be about a person's situation.
     danger: float = 0.5
     danger_in_domain: float = 0.2
+    # Below `danger`, the learned danger classifier and the fact extractor (trained on other data) agreeing
+    # is safety: the danger classifier at least `agreed_danger` and the fact safety=true at least
+    # `agreed_danger_fact` ("she threatened to poison me, I'm not joking", which the intent classifier
+    # can't place).
+    agreed_danger: float = 1.0
+    agreed_danger_fact: float = 1.0
     # When the intent classifier and the recommendation classifier (at least this sure) agree that
     # a message asks which process to use, it is ours at this lower in-domain probability: a bare
     # "how should I proceed?" names no dispute, yet in this chat it can only mean one thing.
@@ -152,6 +158,9 @@ def arbitrate(
         return Verdict(SAFETY, "danger signal, about a person's situation")
     if scores.get(DANGER, 0.0) >= thresholds.danger and in_domain >= thresholds.danger_in_domain and not non_english:
         return Verdict(SAFETY, "learned danger")
+    if (scores.get(DANGER, 0.0) >= thresholds.agreed_danger and scores.get(_SAFETY_CLAIMED, 0.0) >= thresholds.agreed_danger_fact
+            and in_domain >= thresholds.danger_in_domain and not non_english):
+        return Verdict(SAFETY, "danger classifiers agree")
     if non_english:
         if scores.get(OTHER_LANGUAGE_DANGER, 0.0) >= thresholds.other_language_danger:
             return Verdict(SAFETY, "learned danger, other language")

@@ -178,6 +178,27 @@ def test_sure_safety_needs_some_support_from_the_danger_classifier(danger: float
     assert verdict.intent == expected
 
 
+@pytest.mark.parametrize(
+    "danger, fact, non_english, expected",
+    [
+        (0.6, 0.95, False, "safety"),
+        # each alone below its threshold is not enough
+        (0.6, 0.85, False, "nlu_fallback"),
+        (0.4, 0.95, False, "nlu_fallback"),
+        # the English classifiers don't read another language
+        (0.6, 0.95, True, "non_english"),
+    ],
+)
+def test_danger_classifier_and_fact_extractor_agreeing_is_safety(danger: float, fact: float, non_english: bool, expected: str) -> None:
+    """Below the learned-danger threshold, the danger classifier and the fact extractor's safety=true together make safety."""
+    thresholds = Thresholds(danger=0.9, agreed_danger=0.5, agreed_danger_fact=0.9)
+    given = scores(danger=danger, **{"fact:safety=true": fact})
+    verdict = arbitrate("nlu_fallback", 0.3, given, danger=False, non_english=non_english, thresholds=thresholds)
+    assert verdict.intent == expected
+    if expected == "safety":
+        assert verdict.reason == "danger classifiers agree"
+
+
 def test_danger_is_not_ruled_out_while_the_danger_classifier_leans_to_it() -> None:
     """Below the learned-danger threshold, a danger score of at least `unsure_safety_danger` keeps the classifier's safety."""
     thresholds = Thresholds(danger=0.85, unsure_safety_danger=0.5)

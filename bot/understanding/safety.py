@@ -108,10 +108,12 @@ _ES = [
     r"\bquiero (?:morir|morirme|suicidarme|matarme|quitarme la vida)\b|\bme quiero (?:morir|matar|suicidar)\b|\bsuicid\w*",
     r"\bviolencia (?:doméstica|de género|machista|familiar)\b|\borden de alejamiento\b|\bes violent[oa]\b",
 ]
+# "Il m'a menacé de m'emmener au tribunal": a threat of court or of money, not of harm.
+_FR_NOT_COURT = r"""(?!s? (?:de |d')(?:m'emmener|me traîner|me poursuivre|porter plainte|aller (?:au|en) (?:tribunal|justice)|me faire un procès|appeler (?:un|son|mon) avocat|saisir|garder|vendre|ne pas|ne plus|me licencier|me virer|m'expulser|retenir|couper))"""
 _FR = [
-    r"\b(?:il|elle|on) (?:me|nous) (?:frappe|frappait|bat|battait|tape|tapait|viole|harcèle|harcelait|agresse)\b|\b(?:il|elle|on) (?:me|nous) menace\b(?!s? (?:de |d')(?:m'emmener|me traîner|me poursuivre|porter plainte|aller (?:au|en) (?:tribunal|justice)|me faire un procès|appeler (?:un|son|mon) avocat|saisir|garder|vendre|ne pas|ne plus|me licencier|me virer|m'expulser|retenir|couper))",
+    r"\b(?:il|elle|on) (?:me|nous) (?:frappe|frappait|bat|battait|tape|tapait|viole|harcèle|harcelait|agresse)\b|\b(?:il|elle|on) (?:me|nous) menace\b" + _FR_NOT_COURT,
     r"\b(?:il|elle) (?:m'|nous )(?:a|ont) (?:frappée?s?|battue?s?|violée?s?|agressée?s?|menacée?s? de mort)",
-    r"\bm'a (?:frappée?|battue?|violée?|agressée?)\b|\bm'a menacée?\b(?!s? (?:de |d')(?:m'emmener|me traîner|me poursuivre|porter plainte|aller (?:au|en) (?:tribunal|justice)|me faire un procès|appeler (?:un|son|mon) avocat|saisir|garder|vendre|ne pas|ne plus|me licencier|me virer|m'expulser|retenir|couper))|\bme frappe\b",
+    r"\bm'a (?:frappée?|battue?|violée?|agressée?)\b|\bme frappe\b|\bm'a menacée?\b" + _FR_NOT_COURT,
     r"\b(?:frappe|bat|maltraite) (?:les|mes) enfants\b",
     r"\bmenac\w* de (?:me|nous) (?:tuer|faire du mal|frapper)|\bmenaces de mort\b|\bmenacée? de mort\b",
     r"\b(?:veut|va|voulait) (?:me|nous) tuer\b",

@@ -72,7 +72,7 @@ FLOORS: Mapping[str, Tuple[str, float]] = {
     # 0.945 -> 0.937 (one question of 127) with data/nlu/varied_wording.yml, which every tuning family
     # favoured (topic +0.4 to +1.4 points; polarity -0.7 on one family, +0.7 and +0.9 on two others);
     # 0.937 -> 0.929 (one question) with session 13's data, chosen by ablation on the tuning families
-    # (polarity +3.5, +1.9, 0.0 and -0.8 points on four of them, -2.7 on the oldest; topic +0.5 to +1.8
+    # (polarity +3.5 and +1.9 points on two of them, 0.0 on two, -2.7 on the oldest; topic +0.4 to +1.8
     # on four, -0.2 on the oldest; safety recall up on three).
     "polarity pass rate": (">=", 0.92),
     # Not one of issue 9's figures: danger in another language gets the safety reply in that language.

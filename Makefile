@@ -51,7 +51,7 @@ stories: $(MODEL) kb ## Run the test stories against the trained model
 	$(RASA) test core --model $(MODEL) --stories tests/stories --out results/stories --fail-on-prediction-errors --no-plot
 
 eval: $(MODEL) ## Understanding figures on the report sets of tests/nlu/ (MISSES=1 lists every miss, DEV=1 the tuning sets)
-	$(PY) scripts/evaluate.py $(if $(MISSES),--misses) $(if $(DEV),--dev)
+	$(PY) scripts/evaluate.py $(if $(MISSES),--misses) $(if $(DEV),--dev)$(if $(FAMILY), --family $(FAMILY))
 
 cv: $(INSTALLED) ## 5-fold cross-validation of the intent classifier on the training data (about 20 minutes)
 	$(RASA) test nlu --nlu data/nlu --config config.yml --cross-validation --folds 5 --out results/cv

@@ -48,8 +48,8 @@ def messages(sets: EvaluationSets) -> Iterator[str]:
 @pytest.mark.parametrize(
     "folder, prefix",
     [(HERE, ""), (HERE / "dev", "dev_"), (HERE / "dev", "dev_hard_"), (HERE / "dev", "dev_fresh_"), (HERE / "dev", "dev_fourth_"),
-     (HERE / "dev", "dev_fifth_")],
-    ids=["report", "tuning", "hard tuning", "fresh tuning", "fourth tuning", "fifth tuning"],
+     (HERE / "dev", "dev_fifth_"), (HERE / "dev", "dev_sixth_")],
+    ids=["report", "tuning", "hard tuning", "fresh tuning", "fourth tuning", "fifth tuning", "sixth tuning"],
 )
 def test_no_evaluation_message_is_trained_on(folder: Path, prefix: str) -> None:
     """A message of the report or tuning sets never appears in data/nlu/, data/facts/ or data/safety/ (case and spacing aside)."""

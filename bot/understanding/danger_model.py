@@ -18,10 +18,10 @@ from pathlib import Path
 from typing import Iterable, List, Sequence, Tuple
 
 import numpy as np
-import yaml
 from sklearn.linear_model import LogisticRegression
 from sklearn.pipeline import FeatureUnion
 
+from bot.understanding.data_files import read_yaml
 from bot.understanding.scope import OTHER_LANGUAGE_DANGER, FastTfidfVectorizer, JoinedFeatures, StackedHeads, normalise, sentences
 DangerCase = Tuple[str, int]
 
@@ -33,7 +33,7 @@ def read_danger_cases(folder: Path) -> List[DangerCase]:
     """
     cases: List[DangerCase] = []
     for path in sorted(Path(folder).glob("*.yml")):
-        for code, sets in (yaml.safe_load(path.read_text(encoding="utf-8")) or {}).items():
+        for code, sets in read_yaml(path).items():
             if not isinstance(sets, dict) or set(sets) - {"danger", "benign"}:
                 raise ValueError(f"{path}: {code!r} needs danger: and benign: lists only")
             cases += [(str(text), 1) for text in sets.get("danger") or []]

@@ -15,11 +15,11 @@ from pathlib import Path
 from typing import Any, Callable, Dict, Iterable, List, Mapping, Optional, Sequence, Tuple
 
 import numpy as np
-import yaml
 from sklearn.linear_model import LogisticRegression
 from sklearn.pipeline import FeatureUnion
 
 from bot.recommend import FACTS
+from bot.understanding.data_files import read_yaml
 from bot.understanding.facts import INTENT_FACTS
 from bot.understanding.intents import NON_ENGLISH, RECOMMEND
 from bot.understanding.scope import _features, clauses, fact_task_name, fit_in_parallel, normalise, stacked_heads
@@ -28,6 +28,11 @@ NOT_STATED, TRUE, FALSE = 0, 1, 2
 # Recommendation requests often describe a situation too, and messages in other languages are not
 # read for facts: neither counts as an example of "no fact stated".
 _UNLABELLED_INTENTS = frozenset({RECOMMEND, NON_ENGLISH})
+# Each fact's regression stops after this many L-BFGS iterations instead of converging (75-115): on
+# the six tuning families' fact sets the facts read were the same (micro precision 0.974 against
+# 0.975, recall 0.928 both, lowest per-fact precision 0.953 and recall 0.906 both), and training
+# spends 40 % less time on them. 40 iterations began to lose recall (lowest 0.902).
+FACT_ITERATIONS = 60
 FactCase = Tuple[str, Mapping[str, bool]]
 
 
@@ -47,7 +52,7 @@ def read_fact_data(folder: Path) -> Tuple[List[FactCase], List[Tuple[str, int]]]
     cases: List[FactCase] = []
     danger: List[Tuple[str, int]] = []
     for path in sorted(Path(folder).glob("*.yml")):
-        for case in (yaml.safe_load(path.read_text(encoding="utf-8")) or {}).get("cases") or []:
+        for case in read_yaml(path).get("cases") or []:
             text = str(case["text"])
             facts = {fact: bool(value) for fact, value in (case.get("facts") or {}).items()}
             unknown = set(facts) - set(FACTS)
@@ -96,8 +101,8 @@ class FactModel:
         for fact in FACTS:
             labels = np.array([NOT_STATED if fact not in facts else (TRUE if facts[fact] else FALSE) for _, facts in cases])
             if len(set(labels.tolist())) >= 2:
-                jobs[fact] = (LogisticRegression(C=8.0, max_iter=3000, random_state=seed), matrix, labels)
-        return cls(features, fit_in_parallel(jobs))
+                jobs[fact] = (LogisticRegression(C=8.0, max_iter=FACT_ITERATIONS, random_state=seed), matrix, labels)
+        return cls(features, fit_in_parallel(jobs, stopped_early=True))
 
     @property
     def facts(self) -> List[str]:

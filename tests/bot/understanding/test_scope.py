@@ -125,6 +125,26 @@ def test_stacked_probabilities_equal_each_classifiers_own() -> None:
         np.testing.assert_allclose(stacked[name], classifier.predict_proba(matrix), rtol=1e-9, atol=1e-12)
 
 
+@pytest.mark.parametrize("binary", [False, True], ids=["intents", "one intent against the rest"])
+def test_calibrated_svm_is_calibrated_classifier_cvs_model(binary: bool) -> None:
+    """calibrated_svm gives exactly the probabilities of CalibratedClassifierCV(LinearSVC, sigmoid, cv=3, ensemble=False)."""
+    import numpy as np
+    from sklearn.calibration import CalibratedClassifierCV
+    from sklearn.svm import LinearSVC
+
+    from bot.understanding.scope import calibrated_svm
+
+    texts = [text for text, _ in EXAMPLES if not text.startswith("hola")]
+    labels = np.array([intent for text, intent in EXAMPLES if not text.startswith("hola")])
+    labels = np.where(labels == "out_of_scope", "out_of_scope", "other") if binary else labels
+    matrix = TfidfVectorizer().fit_transform(texts)
+    expected = CalibratedClassifierCV(LinearSVC(C=1.0, random_state=7), method="sigmoid", cv=3, ensemble=False).fit(matrix, labels)
+    model = calibrated_svm(matrix, labels, seed=7)
+    unseen = TfidfVectorizer().fit(texts).transform(["what is mediation for", "play some music", "we stopped talking"])
+    assert list(model.classes_) == list(expected.classes_)
+    np.testing.assert_allclose(model.predict_proba(unseen), expected.predict_proba(unseen), rtol=1e-12, atol=1e-12)
+
+
 @pytest.mark.parametrize(
     "options",
     [

@@ -89,6 +89,11 @@ ENGLISH_PATTERNS: List[Pattern[str]] = [
     re.compile(rf"\b{_VICTIM}(?:'m|'re| am| are| is| feel| felt| was| were| might be| could be| may be)\s+(?:{_NOT_A_NEGATION}\w+ )?(?:unsafe|in danger|at risk of (?:harm|violence|being hurt))\b(?! of (?:being|losing|missing|failing|going|running|getting|not))"),
     re.compile(rf"\b(?:endanger\w*|put\w*)\s+{_TARGET}\s+(?:in danger|at risk)\b|\bendanger(?:s|ed|ing)?\s+{_TARGET}\b|(?<!not about )(?<!not worried about )(?<!not for )(?<!nothing to do with )\bmy (?:own )?safety\b(?! (?:deposit|glasses|settings|net|features?|rating))"),
     re.compile(r"\bfollow(?:s|ed|ing)?\s+me\s+(?:home|around|everywhere|to work|to school)\b"),
+    # Fire set to a place with people in it ("burn the building down with us still inside", "torch the flat
+    # while we sleep"); burning toast, bridges or money has no one inside.
+    re.compile(r"\b(?:burn\w*|torch\w*|set fire to|sets fire to|setting fire to|set light to|petrol\w*|firebomb\w*)\b[^.!?]{0,60}?"
+               r"\b(?:with (?:me|us|you|them|her|him|everyone|the (?:kids|children|family)|my (?:kids|children|family|wife|husband|partner))\s+(?:still\s+(?:in|inside|in it|in there|in bed)|inside|in it|in there|in bed)"
+               r"|while (?:i|we|you|they|the (?:kids|children)|my (?:kids|children|family))(?:'m|'re| am| are| is)?\s+(?:still\s+)?(?:asleep|sleeping|in bed))\b"),
     re.compile(r"\b(?:see|want|wants|wanted|have|had|'d rather see)\s+(?:me|us|you)\s+(?:dead|buried|six feet under|in (?:a|the) (?:box|coffin|grave|ground|morgue))\b"),
     re.compile(rf"\b(?:suicid\w*|kill myself{_NOT_LAUGHING}|end my life|ending my life|end it all|hurt myself|hurting myself|self[- ]harm\w*|want to die|wanna die|don'?t want to (?:live|be alive)|better off dead|no reason to live)\b(?! squad)"),
 ]
@@ -192,7 +197,13 @@ OTHER_LANGUAGE_PATTERNS: Dict[str, List[Pattern[str]]] = {
     language: [re.compile(pattern) for pattern in patterns]
     for language, patterns in {"es": _ES, "fr": _FR, "de": _DE, "it": _IT, "pt": _PT, "nl": _NL, "pl": _PL}.items()
 }
-SAFETY_LANGUAGES = (ENGLISH, *OTHER_LANGUAGE_PATTERNS)
+# Languages whose danger only the learned classifier reads (bot/understanding/danger_model.py, trained
+# on data/safety/): no patterns, but a translated safety reply, so "my ex threatens to kill me" in
+# Turkish gets the safety reply in Turkish.
+LEARNED_ONLY_LANGUAGES = ("tr", "sv", "ro", "cs", "da", "hu")
+# Every language with a safety reply of its own in data/messages.yml.
+REPLY_LANGUAGES = frozenset({*OTHER_LANGUAGE_PATTERNS, *LEARNED_ONLY_LANGUAGES})
+SAFETY_LANGUAGES = (ENGLISH, *OTHER_LANGUAGE_PATTERNS, *LEARNED_ONLY_LANGUAGES)
 
 # Everyday hyperbole shares its words with a real threat: "my mum will kill me if I forget her birthday",
 # "she'll strangle me if I spoil the ending", "my girlfriend's gonna kill me" against "he'll kill me if I
@@ -284,11 +295,11 @@ def safety_reply_language(text: str, detected: Optional[str] = None) -> str:
         from bot.understanding.language import detect_language
 
         detected = detect_language(text)
-    return detected if detected in OTHER_LANGUAGE_PATTERNS else ENGLISH
+    return detected if detected in REPLY_LANGUAGES else ENGLISH
 
 
 def safety_message_key(language: Optional[str]) -> Optional[str]:
     """The data/messages.yml key of the safety reply in `language`; None for English (domain.yml `utter_safety`)."""
-    if language in OTHER_LANGUAGE_PATTERNS:
+    if language in REPLY_LANGUAGES:
         return f"safety_{language}"
     return None

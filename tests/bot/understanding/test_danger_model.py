@@ -9,6 +9,7 @@ import yaml
 
 from bot.config import PROJECT_ROOT
 from bot.understanding.danger_model import OtherLanguageDangerModel, read_danger_cases
+from bot.understanding.safety import REPLY_LANGUAGES
 
 DATA = PROJECT_ROOT / "data" / "safety"
 
@@ -20,13 +21,30 @@ def model() -> OtherLanguageDangerModel:
 
 
 def test_the_data_has_danger_and_ordinary_messages_in_every_language() -> None:
-    """data/safety/ labels danger 1 and ordinary 0, with both in each of the seven languages."""
+    """data/safety/ labels danger 1 and ordinary 0, with both in each language that has a safety reply, and only those."""
+    covered = set()
     for path in DATA.glob("*.yml"):
         per_language = yaml.safe_load(path.read_text(encoding="utf-8"))
-        assert set(per_language) == {"es", "fr", "de", "it", "pt", "nl", "pl"}
+        assert set(per_language) <= REPLY_LANGUAGES
         assert all(sets["danger"] and sets["benign"] for sets in per_language.values())
+        covered |= set(per_language)
+    assert covered == REPLY_LANGUAGES
     labels = {label for _, label in read_danger_cases(DATA)}
     assert labels == {0, 1}
+
+
+@pytest.mark.parametrize(
+    "danger, ordinary",
+    [
+        ("Eski eşim beni bıçakla tehdit etti, çocuklarım için çok korkuyorum", "Eski eşim nafakayı üç aydır ödemiyor"),
+        ("Min pojkvän slog mig igen i går kväll", "Min pojkvän vill inte sälja lägenheten"),
+        ("Fostul soț m-a amenințat că mă omoară dacă cer custodia", "Fostul soț nu vrea să împartă mobila"),
+    ],
+)
+def test_languages_without_patterns_are_read_by_the_classifier(model: OtherLanguageDangerModel, danger: str, ordinary: str) -> None:
+    """In a language only the classifier reads (no patterns), violence scores above an ordinary disagreement."""
+    danger_score, ordinary_score = model.probabilities([danger, ordinary])
+    assert danger_score > 0.5 > ordinary_score
 
 
 def test_a_file_with_other_keys_is_refused(tmp_path: Path) -> None:
@@ -73,7 +91,7 @@ def test_a_long_message_counts_its_most_dangerous_sentence(model: OtherLanguageD
         "Здравствуйте, мне нужна помощь с разводом.",
         "Добрый день. Хочу узнать про медиацию.",
         "こんにちは。離婚について相談したいです。",
-        "Merhaba. Boşanma konusunda yardım istiyorum.",
+        "Γεια σας. Θέλω βοήθεια με το διαζύγιο μου.",
     ],
 )
 def test_a_language_the_examples_never_use_is_not_danger(model: OtherLanguageDangerModel, text: str) -> None:

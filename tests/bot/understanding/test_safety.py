@@ -83,7 +83,7 @@ def test_every_language_has_a_safety_reply_with_the_emergency_number_and_contact
     assert "<EMERGENCY>" in text and "<CONTACT>" in text
 
 
-@pytest.mark.parametrize("code", ["en", None, "tr", "zh"])
+@pytest.mark.parametrize("code", ["en", None, "zh", "ja", "ar"])
 def test_english_and_unsupported_languages_use_the_domain_reply(code: str) -> None:
     """English and languages without a translation have no messages.yml key (domain.yml `utter_safety` applies)."""
     assert safety_message_key(code) is None
@@ -109,8 +109,11 @@ def test_safety_language_follows_the_message(text: str, code: str) -> None:
         # no pattern (the learned classifier found the danger): the message's own language
         ("ayer me agarró del cuello delante de los niños", "es", "es"),
         ("hij greep me bij mijn keel", "nl", "nl"),
+        # a language only the learned classifier reads has its own reply too
+        ("kocam beni tehdit etti", "tr", "tr"),
+        ("min man hotar att döda mig", "sv", "sv"),
         # a language without a translated reply gets English
-        ("kocam beni tehdit etti", "tr", "en"),
+        ("丈夫威胁要杀了我", "zh", "en"),
         ("he grabbed me by the throat", "en", "en"),
     ],
 )

@@ -16,11 +16,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Dict, Iterable, List, Mapping, Optional, Sequence, Tuple
 
-import yaml
 from sklearn.metrics import f1_score
 
 from bot.recommend import FACTS
 from bot.understanding.arbiter import Thresholds, arbitrate_message
+from bot.understanding.data_files import read_yaml
 from bot.understanding.facts import facts_in_message
 from bot.understanding.intents import (
     KNOWLEDGE_TOPICS,
@@ -148,7 +148,7 @@ def predict(parse: Parse, texts: Sequence[str]) -> List[Prediction]:
 
 
 def _load(path: Path) -> Any:
-    return yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    return read_yaml(path)
 
 
 def nlu_examples(path: Path) -> List[Tuple[str, str]]:
@@ -250,6 +250,13 @@ def _topic_correct(prediction: Prediction, expected: Tuple[str, ...]) -> bool:
     return prediction.intent in expected or (prediction.topic is not None and prediction.topic in expected)
 
 
+# The label rules (tests/nlu/LABELS.md) give these facts only a true value: a set says nothing about
+# "false" for them unless it labels the fact true. The extractor's false ("he's never been physical",
+# "nobody is rushing me") is what lets the recommendation skip a question, and is scored wherever the
+# case states the fact; where the case is silent on it the set cannot tell, so it isn't counted.
+TRUE_ONLY_FACTS = frozenset({"safety", "pressure", "impasse", "wants_decision"})
+
+
 def fact_scores(cases: Sequence[Tuple[str, Dict[str, bool]]], predictions: Sequence[Prediction]) -> Dict[str, Dict[str, float]]:
     """Precision and recall per fact of the facts the actions read from each message (value must match)."""
     counts: Dict[str, Counter] = defaultdict(Counter)
@@ -257,6 +264,8 @@ def fact_scores(cases: Sequence[Tuple[str, Dict[str, bool]]], predictions: Seque
         found = facts_in_message(prediction.intent, text, scores=prediction.parse.get("scope"))
         for fact in FACTS:
             want, got = expected.get(fact), found.get(fact)
+            if got is False and want is None and fact in TRUE_ONLY_FACTS:
+                got = None
             if got is not None:
                 counts[fact]["predicted"] += 1
                 counts[fact]["correct"] += int(got == want)

@@ -32,7 +32,7 @@ def main() -> int:
     options = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     options.add_argument("--model", type=Path, default=MODEL)
     options.add_argument("--dev", action="store_true", help="the tuning sets in tests/nlu/dev/ instead of the report sets")
-    options.add_argument("--family", help="with --dev, one tuning family only: tuning, hard, fresh, fourth, fifth or sixth")
+    options.add_argument("--family", choices=["tuning", "hard", "fresh", "fourth", "fifth", "sixth"], help="with --dev, one tuning family only")
     options.add_argument("--misses", action="store_true", help="list the messages behind every miss")
     options.add_argument("--set", action="append", default=[], metavar="NAME=VALUE",
                          help="try another arbiter threshold without retraining, e.g. --set in_domain=0.6 (tuning)")

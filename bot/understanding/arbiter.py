@@ -156,11 +156,12 @@ def arbitrate(
     in_domain = scores.get(IN_DOMAIN, 1.0)
     if hyperbole and (in_domain >= thresholds.hyperbole_in_domain or scores.get(DANGER, 0.0) >= thresholds.hyperbole_danger):
         return Verdict(SAFETY, "danger signal, about a person's situation")
-    if scores.get(DANGER, 0.0) >= thresholds.danger and in_domain >= thresholds.danger_in_domain and not non_english:
-        return Verdict(SAFETY, "learned danger")
-    if (scores.get(DANGER, 0.0) >= thresholds.agreed_danger and scores.get(_SAFETY_CLAIMED, 0.0) >= thresholds.agreed_danger_fact
-            and in_domain >= thresholds.danger_in_domain and not non_english):
-        return Verdict(SAFETY, "danger classifiers agree")
+    learned_danger = scores.get(DANGER, 0.0)
+    if in_domain >= thresholds.danger_in_domain and not non_english:
+        if learned_danger >= thresholds.danger:
+            return Verdict(SAFETY, "learned danger")
+        if learned_danger >= thresholds.agreed_danger and scores.get(_SAFETY_CLAIMED, 0.0) >= thresholds.agreed_danger_fact:
+            return Verdict(SAFETY, "danger classifiers agree")
     if non_english:
         if scores.get(OTHER_LANGUAGE_DANGER, 0.0) >= thresholds.other_language_danger:
             return Verdict(SAFETY, "learned danger, other language")

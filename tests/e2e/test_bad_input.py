@@ -49,8 +49,8 @@ REST_CASES: List[tuple] = [
     ("spanish", {"sender": "S", "message": "¿cuál es la diferencia entre mediación y negociación?"}, 200, "info", "only understand English"),
     ("chinese", {"sender": "S", "message": "调解和谈判有什么区别？"}, 200, "info", "only understand English"),
     ("arabic", {"sender": "S", "message": "ما الفرق بين الوساطة والتفاوض"}, 200, "info", "only understand English"),
-    # danger in a language the safety wording doesn't cover still gets the emergency number
-    ("danger in turkish", {"sender": "S", "message": "kocam beni öldürmekle tehdit etti"}, 200, "info", "anyone else is in danger, call"),
+    # danger in a language without safety patterns (the learned classifier reads it) gets the safety reply in that language
+    ("danger in turkish", {"sender": "S", "message": "kocam beni öldürmekle tehdit etti"}, 200, "safety", "numarasını arayın"),
     ("sql injection", {"sender": "S", "message": SQL}, 200, None, None),
     ("sql injection in sender", {"sender": "x'; DELETE FROM events; --", "message": "hello"}, 200, "info", None),
     ("template injection", {"sender": "S", "message": "{{7*7}} ${7*7} {firm_contact} %s %(x)s"}, 200, None, None),

@@ -33,20 +33,6 @@ def test_the_data_has_danger_and_ordinary_messages_in_every_language() -> None:
     assert labels == {0, 1}
 
 
-@pytest.mark.parametrize(
-    "danger, ordinary",
-    [
-        ("Eski eşim beni bıçakla tehdit etti, çocuklarım için çok korkuyorum", "Eski eşim nafakayı üç aydır ödemiyor"),
-        ("Min pojkvän slog mig igen i går kväll", "Min pojkvän vill inte sälja lägenheten"),
-        ("Fostul soț m-a amenințat că mă omoară dacă cer custodia", "Fostul soț nu vrea să împartă mobila"),
-    ],
-)
-def test_languages_without_patterns_are_read_by_the_classifier(model: OtherLanguageDangerModel, danger: str, ordinary: str) -> None:
-    """In a language only the classifier reads (no patterns), violence scores above an ordinary disagreement."""
-    danger_score, ordinary_score = model.probabilities([danger, ordinary])
-    assert danger_score > 0.5 > ordinary_score
-
-
 def test_a_file_with_other_keys_is_refused(tmp_path: Path) -> None:
     """A language entry with anything but danger: and benign: is an error, not silently skipped."""
     (tmp_path / "bad.yml").write_text("es:\n  danger: [\"me pega\"]\n  dangerous: [\"x\"]\n", encoding="utf-8")
@@ -66,10 +52,14 @@ def test_one_class_is_not_enough() -> None:
         ("mi marido me pega cada vez que se enfada", "mi marido no quiere pagar la hipoteca"),
         ("il m'a frappée devant les enfants", "il ne veut pas vendre la maison"),
         ("er hat mich gestern geschlagen", "er will das haus nicht verkaufen"),
+        # languages only the classifier reads (no patterns)
+        ("Eski eşim beni bıçakla tehdit etti, çocuklarım için çok korkuyorum", "Eski eşim nafakayı üç aydır ödemiyor"),
+        ("Min pojkvän slog mig igen i går kväll", "Min pojkvän vill inte sälja lägenheten"),
+        ("Fostul soț m-a amenințat că mă omoară dacă cer custodia", "Fostul soț nu vrea să împartă mobila"),
     ],
 )
 def test_danger_scores_above_the_same_setting_without_it(model: OtherLanguageDangerModel, danger: str, ordinary: str) -> None:
-    """Violence by the same person in the same setting scores higher than an ordinary disagreement."""
+    """Violence by the same person in the same setting scores higher than an ordinary disagreement, with patterns or without."""
     danger_score, ordinary_score = model.probabilities([danger, ordinary])
     assert danger_score > 0.5 > ordinary_score
 

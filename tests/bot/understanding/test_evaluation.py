@@ -32,6 +32,6 @@ def prediction(text: str, scores: Dict[str, float]) -> Prediction:
 )
 def test_fact_scores(expected: Dict[str, bool], scores: Dict[str, float], fact: str, precision: float, recall: float) -> None:
     """Precision counts the values read, recall the labelled ones; a true-only fact's false counts only against a label."""
-    [(text, _)] = [("we have been going back and forth about the flat", expected)]
+    text = "we have been going back and forth about the flat"
     measured = fact_scores([(text, expected)], [prediction(text, scores)])[fact]
     assert (measured["precision"], measured["recall"]) == (precision, recall)
